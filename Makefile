@@ -1,0 +1,80 @@
+# ocspd — one pkg-config-driven Makefile. See README.md.
+PREFIX  ?= /usr/local
+PKGS     = openssl libcurl inih libsystemd
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN     = -Wall -Wextra -Werror -Wshadow
+CPPFLAGS += -D_GNU_SOURCE -iquote src
+ALLCFLAGS = -std=c11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lev -lpthread -lm
+SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+SRC      = $(wildcard src/*.c)
+LIBSRC   = $(filter-out src/main.c,$(SRC))
+UNITSRC  = $(wildcard tests/unit/*.c)
+HDR      = $(wildcard src/*.h)
+
+.PHONY: all deps check unit it demo bench fuzz install clean
+all: ocspd
+
+deps:
+	@scripts/deps.sh build
+
+build/%.o: src/%.c $(HDR) | build
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c -o $@ $<
+build-san/%.o: src/%.c $(HDR) | build-san
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(SAN) -c -o $@ $<
+build build-san:
+	mkdir -p $@
+
+ocspd: $(SRC:src/%.c=build/%.o)
+	$(CC) $(ALLCFLAGS) -o $@ $^ $(LDLIBS)
+ocspd-san: $(SRC:src/%.c=build-san/%.o)
+	$(CC) $(ALLCFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+
+# Unit tests (cmocka): one program per tests/unit/*.c, linked with the modules.
+build/unit-%: tests/unit/%.c $(LIBSRC:src/%.c=build-san/%.o)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(SAN) -o $@ $^ $(LDLIBS) -lcmocka
+UNITBIN = $(UNITSRC:tests/unit/%.c=build/unit-%)
+
+# Test helpers written in C (fault-injecting responder and the like).
+build/tests/%: tests/%.c | build
+	@mkdir -p build/tests
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $< $(LDLIBS)
+TESTBIN = $(patsubst tests/%.c,build/tests/%,$(wildcard tests/*.c))
+
+unit: $(UNITBIN)
+	@for t in $(UNITBIN); do echo "== $$t"; ./$$t || exit 1; done
+
+# Integration tests run the sanitizer build against real openssl/haproxy/nginx.
+it: ocspd ocspd-san $(TESTBIN)
+	@OCSPD=$(CURDIR)/ocspd-san tests/run.sh
+
+check:
+	@scripts/deps.sh check
+	@$(MAKE) --no-print-directory ocspd ocspd-san
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory it
+
+demo:
+	@scripts/deps.sh check
+	@$(MAKE) --no-print-directory ocspd
+	@scripts/demo.sh
+
+bench:
+	@scripts/deps.sh check
+	@$(MAKE) --no-print-directory ocspd
+	@$(MAKE) -C bench --no-print-directory run
+
+fuzz:
+	@scripts/deps.sh check
+	@$(MAKE) -C fuzz --no-print-directory run
+
+install: ocspd
+	install -D -m 755 ocspd $(DESTDIR)$(PREFIX)/sbin/ocspd
+	install -D -m 644 man/ocspd.8 $(DESTDIR)$(PREFIX)/share/man/man8/ocspd.8
+
+clean:
+	rm -rf build build-san ocspd ocspd-san
+	-$(MAKE) -C bench clean
+	-$(MAKE) -C fuzz clean

@@ -1,0 +1,66 @@
+/*
+ * conf — command line and config file, one table for both.
+ *
+ * Every option has a long name that is also its config-file key, so
+ * "--minimum-validity 3600" and "minimum-validity = 3600" mean the same.
+ * The command line wins over the file. conf owns every string in struct conf;
+ * conf_free() releases them.
+ */
+#ifndef OCSPD_CONF_H
+#define OCSPD_CONF_H
+
+#include <stdio.h>
+
+struct strlist {
+	char **v;			/* owned strings */
+	int n;				/* number of entries */
+};
+
+struct conf {
+	struct strlist cert_paths;	/* files or directories to watch */
+	int recursive;			/* descend into sub-directories */
+	struct strlist ignore;		/* fnmatch(3) patterns of names to skip */
+	struct strlist extensions;	/* file extensions that count as certificates */
+	double refresh_interval;	/* seconds between fallback rescans */
+	double minimum_validity;	/* renew at least this long before nextUpdate */
+	int threads;			/* worker threads for parse and verify */
+	int no_recycle;			/* ignore existing staples at start */
+	struct strlist haproxy_sockets;	/* "DIR=SOCKET" admin socket mappings */
+	struct strlist haproxy_config;	/* haproxy.cfg files to learn mappings from */
+	char *hook;			/* shell command run after staples change */
+	char *alert_hook;		/* shell command run on revocation / expiry */
+	char *ca_file;			/* trust anchors (PEM file), NULL = system */
+	char *ca_path;			/* trust anchors (hashed directory) */
+	double connect_timeout;		/* seconds to connect to a responder */
+	double timeout;			/* seconds for a whole responder exchange */
+	double default_validity;	/* validity assumed without nextUpdate */
+	int one_off;			/* one pass, then exit */
+	char *config;			/* config file that was read, or NULL */
+	int verbose;			/* -v count */
+	int quiet;			/* only errors */
+	int syslog;			/* log to syslog */
+	char *logdir;			/* log to DIR/ocspd.log */
+};
+
+enum conf_result {
+	CONF_OK = 0,		/* run */
+	CONF_EXIT_OK,		/* --help or --version printed: exit 0 */
+	CONF_ERROR,		/* usage or config error (already in *err): exit 2 */
+};
+
+/*
+ * Build the configuration: defaults, then the config file (-c FILE, or the
+ * first of ~/.ocspd.conf, /etc/ocspd/ocspd.conf), then the command line.
+ * On CONF_ERROR, *err says what and where (caller frees).
+ */
+enum conf_result conf_load(struct conf *c, int argc, char **argv, char **err);
+
+/* Read one config file into c (keys as long options). 0, or -1 with *err. */
+int conf_read_file(struct conf *c, const char *path, char **err);
+
+void conf_free(struct conf *c);
+
+/* The --help text (also the source of man/ocspd.8's option list). */
+void conf_usage(FILE *out);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * deliver — hands stored staples to the servers that use them: HAProxy admin
+ * sockets (haproxy.c) and operator hooks (hook.c).
+ *
+ * Called by the core only after a staple is safely on disk. Never blocks the
+ * event loop; a server that is down never holds up fetching and storing.
+ * Bytes passed in are copied if kept; the caller keeps ownership.
+ */
+#ifndef OCSPD_DELIVER_H
+#define OCSPD_DELIVER_H
+
+#include <stddef.h>
+#include <ev.h>
+
+struct conf;
+struct deliver;
+
+/* Calls fn once for every certificate that currently has a staple. */
+typedef void deliver_each_fn(void *fnarg, const char *certpath,
+    const unsigned char *der, size_t len);
+typedef void deliver_foreach_fn(void *ctx, deliver_each_fn *fn, void *fnarg);
+
+/*
+ * Builds the delivery targets from c (haproxy-sockets, haproxy-config, hook,
+ * alert-hook); c is read during the call only (copy what you keep). foreach/ctx let deliver push every staple again after a lost
+ * HAProxy socket comes back. Returns NULL with *err on bad configuration.
+ */
+struct deliver *deliver_new(struct ev_loop *loop, const struct conf *c,
+    deliver_foreach_fn *foreach, void *ctx, char **err);
+void deliver_free(struct deliver *d);
+
+/* A new staple for certpath is on disk; push it everywhere it belongs. */
+void deliver_staple(struct deliver *d, const char *certpath,
+    const unsigned char *der, size_t len);
+
+/* Something the operator must act on: event is "revoked" or "expired". */
+void deliver_alert(struct deliver *d, const char *event, const char *certpath,
+    const char *detail);
+
+/* Work still under way (pushes not yet answered, hooks running): --one-off waits for 0. */
+int deliver_busy(const struct deliver *d);
+
+#endif

@@ -1,0 +1,323 @@
+/* fetch — see fetch.h. libcurl's multi_socket API driven by libev. */
+#include "fetch.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#define GET_MAX_PATH	255	/* RFC 5019: GET when the encoded request fits */
+
+struct fetch {
+	struct ev_loop *loop;		/* the one event loop */
+	CURLM *multi;			/* every transfer */
+	ev_timer timer;			/* curl's timeout */
+	int pending;			/* transfers started, done() not yet called */
+	struct xfer *xfers;		/* those transfers, to free at exit */
+	double connect_timeout;		/* seconds */
+	double timeout;			/* seconds */
+};
+
+struct xfer {
+	struct fetch *f;		/* owner */
+	CURL *easy;			/* this transfer */
+	char *url;			/* responder URL (base, without the GET path) */
+	unsigned char *req;		/* DER request, owned */
+	size_t req_len;			/* its length */
+	int is_get;			/* this attempt is a GET */
+	unsigned char *body;		/* response body so far */
+	size_t body_len;		/* bytes in body */
+	int too_big;			/* body passed FETCH_MAX_BODY */
+	struct curl_slist *hdrs;	/* POST headers */
+	char errbuf[CURL_ERROR_SIZE];	/* curl's message */
+	fetch_done_fn *done;		/* caller's callback */
+	void *arg;			/* its argument */
+	struct xfer *next, *prev;	/* in fetch.xfers */
+};
+
+struct sock {
+	ev_io io;			/* readiness of one curl socket */
+	struct fetch *f;		/* owner */
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	size_t len = size * n;
+	unsigned char *b;
+
+	if (x->body_len + len > FETCH_MAX_BODY) {
+		x->too_big = 1;
+		return 0;	/* aborts the transfer */
+	}
+	if ((b = realloc(x->body, x->body_len + len)) == NULL)
+		return 0;
+	memcpy(b + x->body_len, p, len);
+	x->body = b;
+	x->body_len += len;
+	return len;
+}
+
+/* base64 of the request, then percent-encoded, appended to url (RFC 5019 GET). */
+static char *get_url(const char *url, const unsigned char *req, size_t len)
+{
+	unsigned char b64[4 * ((GET_MAX_PATH + 2) / 3) + 4];
+	char path[3 * sizeof(b64)], *out;
+	size_t k = 0, ulen = strlen(url);
+	int n;
+
+	if (4 * ((len + 2) / 3) >= sizeof(b64))
+		return NULL;
+	n = EVP_EncodeBlock(b64, req, (int)len);
+	for (int i = 0; i < n; i++) {
+		unsigned char c = b64[i];
+
+		if (c == '+' || c == '/' || c == '=') {
+			snprintf(path + k, 4, "%%%02X", c);
+			k += 3;
+		} else {
+			path[k++] = (char)c;
+		}
+	}
+	path[k] = '\0';
+	if (k > GET_MAX_PATH)
+		return NULL;
+	if ((out = malloc(ulen + k + 2)) == NULL)
+		return NULL;
+	snprintf(out, ulen + k + 2, "%s%s%s", url, (ulen && url[ulen - 1] == '/') ? "" : "/", path);
+	return out;
+}
+
+static void xfer_free(struct xfer *x)
+{
+	if (x == NULL)
+		return;
+	if (x->prev != NULL)
+		x->prev->next = x->next;
+	else if (x->f != NULL && x->f->xfers == x)
+		x->f->xfers = x->next;
+	if (x->next != NULL)
+		x->next->prev = x->prev;
+	if (x->easy != NULL) {
+		curl_multi_remove_handle(x->f->multi, x->easy);
+		curl_easy_cleanup(x->easy);
+	}
+	curl_slist_free_all(x->hdrs);
+	free(x->url);
+	free(x->req);
+	free(x->body);
+	free(x);
+}
+
+/* Sets up x->easy for a GET (when allowed and it fits) or a POST. 0, or -1. */
+static int xfer_prepare(struct xfer *x, int try_get)
+{
+	struct fetch *f = x->f;
+	char *gurl = try_get ? get_url(x->url, x->req, x->req_len) : NULL;
+	CURL *e = x->easy;
+
+	curl_easy_reset(e);
+	x->is_get = gurl != NULL;
+	x->body_len = 0;
+	x->too_big = 0;
+	x->errbuf[0] = '\0';
+	curl_easy_setopt(e, CURLOPT_URL, gurl != NULL ? gurl : x->url);
+	free(gurl);
+	if (!x->is_get) {
+		if (x->hdrs == NULL)
+			x->hdrs = curl_slist_append(NULL, "Content-Type: application/ocsp-request");
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->req);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)x->req_len);
+	}
+	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(f->connect_timeout * 1000));
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(f->timeout * 1000));
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE, (long)FETCH_MAX_BODY);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);	/* OCSP responders do not redirect */
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "ocspd");
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	return curl_multi_add_handle(f->multi, e) == CURLM_OK ? 0 : -1;
+}
+
+/* Reports the finished transfers; a failed GET is tried again as a POST. */
+static void check_done(struct fetch *f)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(f->multi, &left)) != NULL) {
+		struct xfer *x;
+		long code = 0;
+		char why[CURL_ERROR_SIZE + 64];
+		const char *err = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+		if (x->too_big || m->data.result == CURLE_FILESIZE_EXCEEDED) {
+			snprintf(why, sizeof(why), "response body larger than %d bytes", FETCH_MAX_BODY);
+			err = why;
+		} else if (m->data.result != CURLE_OK) {
+			snprintf(why, sizeof(why), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(m->data.result));
+			err = why;
+		} else if (code != 200) {
+			snprintf(why, sizeof(why), "HTTP status %ld", code);
+			err = why;
+		}
+		curl_multi_remove_handle(f->multi, x->easy);
+		/* A GET that failed for any reason but a timeout gets one POST. */
+		if (err != NULL && x->is_get && m->data.result != CURLE_OPERATION_TIMEDOUT) {
+			log_debug("%s: GET failed (%s), trying POST", x->url, err);
+			if (xfer_prepare(x, 0) == 0)
+				continue;
+		}
+		f->pending--;
+		x->done(x->arg, err ? NULL : x->body, err ? 0 : x->body_len, err);
+		xfer_free(x);
+	}
+}
+
+static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sock *s = (struct sock *)w;
+	struct fetch *f = s->f;
+	int action = (revents & EV_READ ? CURL_CSELECT_IN : 0) |
+	    (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
+	int running;
+
+	(void)loop;
+	curl_multi_socket_action(f->multi, w->fd, action, &running);
+	check_done(f);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fetch *f = w->data;
+	int running;
+
+	(void)loop;
+	(void)revents;
+	curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(f);
+}
+
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *sockp)
+{
+	struct fetch *f = userp;
+	struct sock *s = sockp;
+	int events;
+
+	(void)e;
+	if (what == CURL_POLL_REMOVE) {
+		if (s != NULL) {
+			ev_io_stop(f->loop, &s->io);
+			free(s);
+			curl_multi_assign(f->multi, fd, NULL);
+		}
+		return 0;
+	}
+	events = (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
+	if (s == NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			return -1;
+		s->f = f;
+		curl_multi_assign(f->multi, fd, s);
+	} else {
+		ev_io_stop(f->loop, &s->io);
+	}
+	ev_io_init(&s->io, on_io, fd, events);
+	ev_io_start(f->loop, &s->io);
+	return 0;
+}
+
+static int on_curl_timer(CURLM *multi, long ms, void *userp)
+{
+	struct fetch *f = userp;
+
+	(void)multi;
+	ev_timer_stop(f->loop, &f->timer);
+	if (ms >= 0) {
+		ev_timer_set(&f->timer, ms / 1000.0, 0.);
+		ev_timer_start(f->loop, &f->timer);
+	}
+	return 0;
+}
+
+struct fetch *fetch_new(struct ev_loop *loop, double connect_timeout, double timeout)
+{
+	struct fetch *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return NULL;
+	f->loop = loop;
+	f->connect_timeout = connect_timeout;
+	f->timeout = timeout;
+	if ((f->multi = curl_multi_init()) == NULL) {
+		free(f);
+		return NULL;
+	}
+	ev_timer_init(&f->timer, on_timer, 0., 0.);
+	f->timer.data = f;
+	curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
+	curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+	curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
+	curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)FETCH_HOST_CONNS);
+	curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long)(4 * FETCH_HOST_CONNS));
+	return f;
+}
+
+void fetch_free(struct fetch *f)
+{
+	if (f == NULL)
+		return;
+	/* Transfers still running are abandoned without calling done(). */
+	while (f->xfers != NULL)
+		xfer_free(f->xfers);
+	ev_timer_stop(f->loop, &f->timer);
+	curl_multi_cleanup(f->multi);
+	free(f);
+}
+
+int fetch_start(struct fetch *f, const char *url, const unsigned char *req,
+    size_t len, fetch_done_fn *done, void *arg, char **err)
+{
+	struct xfer *x = calloc(1, sizeof(*x));
+
+	if (x == NULL || (x->url = strdup(url)) == NULL || (x->req = malloc(len)) == NULL ||
+	    (x->easy = curl_easy_init()) == NULL) {
+		err_set(err, "out of memory");
+		goto fail;
+	}
+	x->f = f;
+	memcpy(x->req, req, len);
+	x->req_len = len;
+	x->done = done;
+	x->arg = arg;
+	if (xfer_prepare(x, 1) == -1) {
+		err_set(err, "cannot start the transfer");
+		goto fail;
+	}
+	f->pending++;
+	x->next = f->xfers;
+	if (f->xfers != NULL)
+		f->xfers->prev = x;
+	f->xfers = x;
+	return 0;
+fail:
+	xfer_free(x);
+	return -1;
+}
+
+int fetch_pending(const struct fetch *f)
+{
+	return f->pending;
+}

@@ -1,0 +1,1110 @@
+/* haproxy — see haproxy.h. */
+#include "haproxy.h"
+#include "log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include <uthash.h>
+
+#define OCSP_PREFIX	"set ssl ocsp-response "
+#define PROMPT_END	"\n> "
+#define READ_CHUNK	65536
+#define WRITE_IOV	64
+#define ANSWER_LOG_MAX	300	/* bytes of an unexpected answer worth logging */
+
+enum sock_state {
+	SOCK_IDLE = 0,		/* not started yet */
+	SOCK_CONNECTING,	/* connect() in progress (or about to be tried) */
+	SOCK_UP,		/* prompt mode, commands flow */
+	SOCK_DOWN,		/* waiting for the reconnect timer */
+	SOCK_GAVE_UP,		/* --one-off: could not connect, not retried */
+};
+
+enum cmd_kind {
+	CMD_CTRL = 0,		/* prompt, set timeout: expect an empty answer */
+	CMD_PROBE,		/* show info: is this process stopping? */
+	CMD_OCSP,		/* set ssl ocsp-response */
+	CMD_SET,		/* set ssl cert <crt>.ocsp (fallback, step 1) */
+	CMD_COMMIT,		/* commit ssl cert <crt> (fallback, step 2) */
+	CMD_ABORT,		/* abort ssl cert <crt> after a failed commit */
+};
+
+struct haproxy_cmd {
+	struct haproxy_cmd *next;	/* next in the FIFO */
+	enum cmd_kind kind;		/* what the answer is checked against */
+	int quiet;			/* an error here was already reported */
+	char *cert;			/* certificate path, for logs (NULL for CTRL/PROBE) */
+	char *name;			/* the certificate as HAProxy loaded it */
+	size_t len;			/* bytes of text */
+	char text[];			/* the command line(s), "\n"-terminated */
+};
+
+struct haproxy_sock {
+	struct haproxy *h;		/* owner */
+	struct haproxy_sock *next;	/* next socket of h */
+	char *path;			/* admin socket path */
+	enum sock_state state;		/* see enum sock_state */
+	int fd;				/* connection, -1 when not connected */
+	ev_io rio;			/* readable */
+	ev_io wio;			/* writable (connect completion, output pending) */
+	ev_timer timer;			/* reconnect backoff, then idle probe */
+	double backoff;			/* next reconnect delay (s) */
+	int failures;			/* connect failures in a row */
+	long pid;			/* HAProxy pid from the last "show info" */
+	int probing;			/* a "show info" is in flight */
+	struct haproxy_cmd *head;	/* oldest command awaiting its answer */
+	struct haproxy_cmd *unsent;	/* first command not completely written */
+	struct haproxy_cmd *tail;	/* newest command */
+	size_t woff;			/* bytes of unsent already written */
+	int pending;			/* staple commands queued or unanswered */
+	char *in;			/* bytes read, not yet a complete answer */
+	size_t inlen;			/* bytes used in in */
+	size_t incap;			/* bytes allocated for in */
+	unsigned long mark;		/* push generation: pushed once per staple */
+};
+
+struct haproxy_map {
+	char *dir;			/* file or directory, as HAProxy names it */
+	char *rdir;			/* realpath(dir), or NULL */
+	struct haproxy_sock *sock;	/* where its certificates are pushed */
+	struct haproxy_map *next;	/* next map of h */
+};
+
+struct haproxy {
+	struct ev_loop *loop;		/* the event loop (borrowed) */
+	int one_off;			/* give up on sockets that cannot connect */
+	int serial;			/* bench: one command per round trip */
+	deliver_foreach_fn *foreach;	/* enumerates every stored staple */
+	void *ctx;			/* foreach's argument */
+	struct haproxy_sock *socks;	/* every distinct socket */
+	struct haproxy_map *maps;	/* every DIR -> SOCKET pair */
+	unsigned long gen;		/* push generation counter */
+	ev_timer start;			/* first connect, outside deliver_new */
+};
+
+/* ================================================================ pure helpers */
+
+enum haproxy_answer haproxy_classify(const char *a, size_t len)
+{
+	const char *end = a + len;
+
+	/* In prompt mode each payload line is acknowledged with "+ ". */
+	while (end - a >= 2 && a[0] == '+' && a[1] == ' ')
+		a += 2;
+	while (a < end && isspace((unsigned char)*a))
+		a++;
+	while (end > a && isspace((unsigned char)end[-1]))
+		end--;
+	len = (size_t)(end - a);
+	if (len == 0)
+		return HAPROXY_ANS_EMPTY;
+	if (len >= 22 && memcmp(a, "OCSP Response updated!", 22) == 0)
+		return HAPROXY_ANS_UPDATED;
+	if (memmem(a, len, "does not match any certificate or issuer", 40) != NULL)
+		return HAPROXY_ANS_NOT_LOADED;
+	if (len >= 35 && memcmp(a, "Transaction created for certificate", 35) == 0)
+		return HAPROXY_ANS_TRANSACTION;
+	if (memmem(a, len, "Success!", 8) != NULL && memmem(a, len, "Error", 5) == NULL &&
+	    memmem(a, len, "Can't", 5) == NULL)
+		return HAPROXY_ANS_COMMITTED;
+	return HAPROXY_ANS_OTHER;
+}
+
+const char *haproxy_path_under(const char *dir, const char *path)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (n == 1 && dir[0] == '/')
+		return path[0] == '/' ? path : NULL;
+	if (strncmp(dir, path, n) != 0)
+		return NULL;
+	if (path[n] == '\0' || path[n] == '/')
+		return path + n;
+	return NULL;
+}
+
+/* A copy of s without trailing slashes ("/" stays "/"); NULL on ENOMEM. */
+static char *path_norm(const char *s, size_t n)
+{
+	while (n > 1 && s[n - 1] == '/')
+		n--;
+	return strndup(s, n);
+}
+
+static int list_add(struct strlist *l, const char *s)
+{
+	char **v = NULL;
+	char *c = NULL;
+
+	for (int i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return 0;
+	if ((c = strdup(s)) == NULL)
+		return -1;
+	if ((v = realloc(l->v, sizeof(*v) * (size_t)(l->n + 2))) == NULL) {
+		free(c);
+		return -1;
+	}
+	v[l->n++] = c;
+	v[l->n] = NULL;
+	l->v = v;
+	return 0;
+}
+
+static void list_free(struct strlist *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+void haproxy_cfg_free(struct haproxy_cfg *cfg)
+{
+	if (cfg == NULL)
+		return;
+	list_free(&cfg->sockets);
+	list_free(&cfg->other_sockets);
+	list_free(&cfg->crts);
+}
+
+/*
+ * Splits line into words the way HAProxy does for the parts we read: blanks
+ * separate, '#' starts a comment, "..." and '...' quote, '\' escapes. Words
+ * are written into line itself. Returns the number of words (at most max).
+ */
+static int cfg_words(char *line, char **w, int max)
+{
+	char *r = line, *o = line;
+	int n = 0;
+
+	for (;;) {
+		char q = 0;
+
+		while (*r == ' ' || *r == '\t' || *r == '\r' || *r == '\n')
+			r++;
+		if (*r == '\0' || *r == '#' || n == max)
+			break;
+		w[n++] = o;
+		while (*r != '\0') {
+			if (q == 0 && (*r == ' ' || *r == '\t' || *r == '\r' || *r == '\n'))
+				break;
+			if (q == 0 && (*r == '"' || *r == '\'')) {
+				q = *r++;
+				continue;
+			}
+			if (q != 0 && *r == q) {
+				q = 0;
+				r++;
+				continue;
+			}
+			if (*r == '\\' && q != '\'' && r[1] != '\0')
+				r++;
+			*o++ = *r++;
+		}
+		if (*r != '\0')
+			r++;
+		*o++ = '\0';
+		/* The output never overtakes the input: o <= r. */
+	}
+	return n;
+}
+
+/* crt path resolved as HAProxy does: relative paths under crt-base. */
+static int cfg_add_crt(struct haproxy_cfg *cfg, const char *base,
+    const char *crt, char **err)
+{
+	char buf[PATH_MAX];
+	char *p = NULL;
+	int rc = -1;
+
+	if (crt[0] != '/' && base != NULL) {
+		if (snprintf(buf, sizeof(buf), "%s/%s", base, crt) >= (int)sizeof(buf)) {
+			err_set(err, "%s: crt path too long", crt);
+			goto out;
+		}
+		crt = buf;
+	}
+	if ((p = path_norm(crt, strlen(crt))) == NULL || list_add(&cfg->crts, p) == -1) {
+		err_set(err, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(p);
+	return rc;
+}
+
+/* Each line of a crt-list: a certificate path first, then options/filters. */
+static int cfg_read_crtlist(struct haproxy_cfg *cfg, const char *base,
+    const char *path, char **err)
+{
+	FILE *f = NULL;
+	char line[8192];
+	char *w[4];
+	int rc = -1, lineno = 0;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		err_set(err, "%s: cannot read crt-list (%s)", path, strerror(errno));
+		goto out;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (cfg_words(line, w, 4) == 0)
+			continue;
+		if (cfg_add_crt(cfg, base, w[0], err) == -1)
+			goto out;
+	}
+	if (ferror(f)) {
+		err_set(err, "%s: read error", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (f != NULL)
+		fclose(f);
+	return rc;
+}
+
+int haproxy_cfg_read(const char *path, struct haproxy_cfg *cfg, char **err)
+{
+	FILE *f = NULL;
+	char line[8192];
+	char *w[64];
+	char *base = NULL;
+	int rc = -1, lineno = 0, global = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if ((f = fopen(path, "r")) == NULL) {
+		err_set(err, "%s: cannot read HAProxy config (%s)", path, strerror(errno));
+		goto out;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		int n;
+
+		lineno++;
+		if ((n = cfg_words(line, w, 64)) == 0)
+			continue;
+		if (strcmp(w[0], "global") == 0) {
+			global = 1;
+			continue;
+		}
+		if (strcmp(w[0], "defaults") == 0 || strcmp(w[0], "frontend") == 0 ||
+		    strcmp(w[0], "backend") == 0 || strcmp(w[0], "listen") == 0 ||
+		    strcmp(w[0], "peers") == 0 || strcmp(w[0], "resolvers") == 0 ||
+		    strcmp(w[0], "userlist") == 0 || strcmp(w[0], "program") == 0 ||
+		    strcmp(w[0], "ring") == 0 || strcmp(w[0], "mailers") == 0 ||
+		    strcmp(w[0], "cache") == 0 || strcmp(w[0], "http-errors") == 0) {
+			global = 0;
+			continue;
+		}
+		if (global && n >= 3 && strcmp(w[0], "stats") == 0 && strcmp(w[1], "socket") == 0) {
+			const char *addr = w[2];
+			int admin = 0;
+
+			/* HAProxy's default level is "operator": too low for "commit ssl cert". */
+			for (int i = 3; i + 1 < n; i++)
+				if (strcmp(w[i], "level") == 0)
+					admin = strcmp(w[i + 1], "admin") == 0;
+			if (strncmp(addr, "unix@", 5) == 0)
+				addr += 5;
+			if (addr[0] == '/' && admin) {
+				if (list_add(&cfg->sockets, addr) == -1)
+					goto nomem;
+			} else if (list_add(&cfg->other_sockets, addr) == -1) {
+				goto nomem;
+			}
+			continue;
+		}
+		if (global && n >= 2 && strcmp(w[0], "crt-base") == 0) {
+			free(base);
+			if ((base = path_norm(w[1], strlen(w[1]))) == NULL)
+				goto nomem;
+			continue;
+		}
+		if (!global && strcmp(w[0], "bind") == 0) {
+			for (int i = 1; i + 1 < n; i++) {
+				if (strcmp(w[i], "crt") == 0) {
+					if (cfg_add_crt(cfg, base, w[++i], err) == -1)
+						goto out;
+				} else if (strcmp(w[i], "crt-list") == 0) {
+					if (cfg_read_crtlist(cfg, base, w[++i], err) == -1)
+						goto out;
+				}
+			}
+		}
+	}
+	if (ferror(f)) {
+		err_set(err, "%s: read error", path);
+		goto out;
+	}
+	rc = 0;
+	goto out;
+nomem:
+	err_set(err, "out of memory");
+out:
+	if (rc == -1)
+		haproxy_cfg_free(cfg);
+	free(base);
+	if (f != NULL)
+		fclose(f);
+	return rc;
+}
+
+int haproxy_config_crts(const struct strlist *cfgs, struct strlist *out,
+    char **err)
+{
+	struct haproxy_cfg cfg;
+
+	for (int i = 0; i < cfgs->n; i++) {
+		if (haproxy_cfg_read(cfgs->v[i], &cfg, err) == -1)
+			return -1;
+		for (int j = 0; j < cfg.crts.n; j++) {
+			if (list_add(out, cfg.crts.v[j]) == -1) {
+				haproxy_cfg_free(&cfg);
+				err_set(err, "out of memory");
+				return -1;
+			}
+		}
+		haproxy_cfg_free(&cfg);
+	}
+	return 0;
+}
+
+/* "OCSP Response updated!\n" -> "OCSP Response updated!" on one line, bounded. */
+static void answer_line(const char *a, size_t len, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	while (len >= 2 && a[0] == '+' && a[1] == ' ') {
+		a += 2;
+		len -= 2;
+	}
+	while (len > 0 && isspace((unsigned char)a[len - 1]))
+		len--;
+	for (size_t i = 0; i < len && o + 4 < size; i++) {
+		if (a[i] == '\n') {
+			buf[o++] = ' ';
+			buf[o++] = '/';
+			buf[o++] = ' ';
+		} else {
+			buf[o++] = isprint((unsigned char)a[i]) ? a[i] : '?';
+		}
+	}
+	buf[o] = '\0';
+}
+
+/* ================================================================ connections */
+
+static void sock_connect(struct haproxy_sock *s);
+static void sock_flush(struct haproxy_sock *s);
+
+static void cmd_free_all(struct haproxy_sock *s)
+{
+	struct haproxy_cmd *c = s->head, *next;
+
+	for (; c != NULL; c = next) {
+		next = c->next;
+		free(c->cert);
+		free(c->name);
+		free(c);
+	}
+	s->head = s->unsent = s->tail = NULL;
+	s->woff = 0;
+	s->pending = 0;
+	s->probing = 0;
+}
+
+/*
+ * Appends one command (text given as up to three pieces, concatenated) to
+ * the FIFO and starts writing. 0, or -1 on ENOMEM (logged).
+ */
+static int cmd_queue(struct haproxy_sock *s, enum cmd_kind kind,
+    const char *cert, const char *name, const char *t1, size_t l1,
+    const char *t2, size_t l2, const char *t3, size_t l3)
+{
+	struct haproxy_cmd *c = NULL;
+
+	if ((c = calloc(1, sizeof(*c) + l1 + l2 + l3 + 1)) == NULL)
+		goto nomem;
+	c->kind = kind;
+	if (cert != NULL && (c->cert = strdup(cert)) == NULL)
+		goto nomem;
+	if (name != NULL && (c->name = strdup(name)) == NULL)
+		goto nomem;
+	memcpy(c->text, t1, l1);
+	if (l2 > 0)
+		memcpy(c->text + l1, t2, l2);
+	if (l3 > 0)
+		memcpy(c->text + l1 + l2, t3, l3);
+	c->len = l1 + l2 + l3;
+	if (s->tail != NULL)
+		s->tail->next = c;
+	else
+		s->head = c;
+	s->tail = c;
+	if (s->unsent == NULL)
+		s->unsent = c;
+	if (kind != CMD_CTRL && kind != CMD_PROBE)
+		s->pending++;
+	/* Written from the loop, so that a burst of pushes shares one writev(). */
+	if (s->state == SOCK_UP)
+		ev_io_start(s->h->loop, &s->wio);
+	return 0;
+nomem:
+	if (c != NULL) {
+		free(c->cert);
+		free(c->name);
+	}
+	free(c);
+	log_err("%s: out of memory queueing a HAProxy command", s->path);
+	return -1;
+}
+
+static int cmd_str(struct haproxy_sock *s, enum cmd_kind kind, const char *line)
+{
+	return cmd_queue(s, kind, NULL, NULL, line, strlen(line), NULL, 0, NULL, 0);
+}
+
+/* Closes the connection; retries later (or gives up with --one-off). */
+static void sock_lost(struct haproxy_sock *s, const char *why, double delay)
+{
+	struct haproxy *h = s->h;
+	int unanswered = s->pending;
+
+	ev_io_stop(h->loop, &s->rio);
+	ev_io_stop(h->loop, &s->wio);
+	ev_timer_stop(h->loop, &s->timer);
+	if (s->fd != -1)
+		close(s->fd);
+	s->fd = -1;
+	cmd_free_all(s);
+	s->inlen = 0;
+	if (h->one_off) {
+		s->state = SOCK_GAVE_UP;
+		log_err("%s: HAProxy admin socket unusable (%s)%s; giving up (--one-off)",
+		    s->path, why, unanswered > 0 ? ", staples not confirmed" : "");
+		return;
+	}
+	s->state = SOCK_DOWN;
+	if (delay < 0) {
+		delay = s->backoff;
+		s->backoff *= 2;
+		if (s->backoff > HAPROXY_BACKOFF_MAX)
+			s->backoff = HAPROXY_BACKOFF_MAX;
+	}
+	s->failures++;
+	/* Say it once, and again only when the backoff has reached its cap. */
+	if (s->failures == 1)
+		log_warn("%s: HAProxy admin socket %s (%s); retrying%s", s->path,
+		    unanswered > 0 ? "lost" : "unavailable", why,
+		    unanswered > 0 ? ", every staple will be pushed again" : " with backoff");
+	else if (delay >= HAPROXY_BACKOFF_MAX && s->failures % 20 == 0)
+		log_warn("%s: HAProxy admin socket still unavailable (%s) after %d attempts",
+		    s->path, why, s->failures);
+	else
+		log_debug("%s: reconnect in %.1f s (%s)", s->path, delay, why);
+	ev_timer_set(&s->timer, delay, 0.);
+	ev_timer_start(h->loop, &s->timer);
+}
+
+/* Pushes one staple to s only (foreach callback after a reconnect). */
+static void push_to(struct haproxy *h, struct haproxy_sock *only,
+    const char *certpath, const unsigned char *der, size_t len);
+
+static void repush_one(void *arg, const char *certpath,
+    const unsigned char *der, size_t len)
+{
+	struct haproxy_sock *s = arg;
+
+	push_to(s->h, s, certpath, der, len);
+}
+
+static void sock_up(struct haproxy_sock *s)
+{
+	struct haproxy *h = s->h;
+
+	s->state = SOCK_UP;
+	if (s->failures > 1)
+		log_info("%s: HAProxy admin socket connected after %d attempts", s->path, s->failures);
+	else
+		log_debug("%s: HAProxy admin socket connected", s->path);
+	s->failures = 0;
+	s->backoff = HAPROXY_BACKOFF_MIN;
+	ev_io_start(h->loop, &s->rio);
+	cmd_str(s, CMD_CTRL, "prompt\n");
+	cmd_str(s, CMD_CTRL, "set timeout cli " HAPROXY_CLI_TIMEOUT "\n");
+	if (!h->one_off) {
+		cmd_str(s, CMD_PROBE, "show info\n");
+		s->probing = 1;
+		ev_timer_set(&s->timer, HAPROXY_PROBE_EVERY, HAPROXY_PROBE_EVERY);
+		ev_timer_start(h->loop, &s->timer);
+	}
+	/* A new process (or the first connection): it gets every staple we hold. */
+	if (h->foreach != NULL)
+		h->foreach(h->ctx, repush_one, s);
+}
+
+static void sock_connect(struct haproxy_sock *s)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(s->path) >= sizeof(sun.sun_path)) {
+		s->state = SOCK_CONNECTING;
+		sock_lost(s, "path too long for a unix socket", HAPROXY_BACKOFF_MAX);
+		return;
+	}
+	memcpy(sun.sun_path, s->path, strlen(s->path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
+		s->state = SOCK_CONNECTING;
+		sock_lost(s, strerror(errno), -1);
+		return;
+	}
+	s->fd = fd;
+	s->state = SOCK_CONNECTING;
+	ev_io_set(&s->rio, fd, EV_READ);
+	ev_io_set(&s->wio, fd, EV_WRITE);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		sock_up(s);
+		return;
+	}
+	if (errno == EINPROGRESS || errno == EAGAIN) {
+		ev_io_start(s->h->loop, &s->wio);
+		return;
+	}
+	sock_lost(s, strerror(errno), -1);
+}
+
+/* Writes what it can of the unsent commands; keeps wio on while some remain. */
+static void sock_flush(struct haproxy_sock *s)
+{
+	struct haproxy *h = s->h;
+
+	while (s->unsent != NULL) {
+		struct iovec iov[WRITE_IOV];
+		struct haproxy_cmd *c = s->unsent;
+		size_t off = s->woff;
+		int n = 0;
+		ssize_t w;
+
+		/* Bench mode: wait for every answer before the next command. */
+		if (h->serial && s->head != s->unsent)
+			break;
+		for (; c != NULL && n < WRITE_IOV; c = c->next) {
+			iov[n].iov_base = c->text + off;
+			iov[n].iov_len = c->len - off;
+			off = 0;
+			n++;
+			if (h->serial)
+				break;
+		}
+		w = writev(s->fd, iov, n);
+		if (w == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			sock_lost(s, strerror(errno), -1);
+			return;
+		}
+		while (w > 0 && s->unsent != NULL) {
+			size_t left = s->unsent->len - s->woff;
+
+			if ((size_t)w < left) {
+				s->woff += (size_t)w;
+				w = 0;
+			} else {
+				w -= (ssize_t)left;
+				s->woff = 0;
+				s->unsent = s->unsent->next;
+			}
+		}
+	}
+	if (s->unsent != NULL && !(h->serial && s->head != s->unsent))
+		ev_io_start(h->loop, &s->wio);
+	else
+		ev_io_stop(h->loop, &s->wio);
+}
+
+static void on_probe(struct haproxy_sock *s, const char *a, size_t len)
+{
+	const char *p;
+	long pid = 0;
+
+	s->probing = 0;
+	if ((p = memmem(a, len, "Pid: ", 5)) != NULL)
+		pid = strtol(p + 5, NULL, 10);
+	if (pid != 0 && pid != s->pid) {
+		if (s->pid != 0)
+			log_info("%s: HAProxy process %ld replaced %ld", s->path, pid, s->pid);
+		s->pid = pid;
+	}
+	/* A reloading HAProxy keeps its old process alive while we stay connected. */
+	if (memmem(a, len, "\nStopping: 1", 12) != NULL) {
+		log_info("%s: HAProxy process %ld is stopping; reconnecting to its successor",
+		    s->path, pid);
+		sock_lost(s, "process stopping", 0.05);
+	}
+}
+
+static void push_fallback(struct haproxy_sock *s, struct haproxy_cmd *c)
+{
+	const char *b64 = c->text + strlen(OCSP_PREFIX);
+	size_t blen = c->len - strlen(OCSP_PREFIX) - 1;
+	size_t nlen = strlen(c->name);
+	char head[PATH_MAX + 32], commit[PATH_MAX + 32];
+	int hl, cl;
+
+	hl = snprintf(head, sizeof(head), "set ssl cert %s.ocsp <<\n", c->name);
+	cl = snprintf(commit, sizeof(commit), "commit ssl cert %s\n", c->name);
+	if (hl >= (int)sizeof(head) || cl >= (int)sizeof(commit) || nlen == 0) {
+		log_err("%s: certificate path too long for the HAProxy CLI", c->cert);
+		return;
+	}
+	log_debug("%s: HAProxy %s loaded it without .ocsp; attaching the staple", c->cert, s->path);
+	/* Both written back to back: no other transaction can slip in between. */
+	cmd_queue(s, CMD_SET, c->cert, c->name, head, (size_t)hl, b64, blen, "\n\n", 2);
+	cmd_queue(s, CMD_COMMIT, c->cert, c->name, commit, (size_t)cl, NULL, 0, NULL, 0);
+}
+
+/* One complete answer a/len for the command at the head of the FIFO. */
+static void on_answer(struct haproxy_sock *s, const char *a, size_t len)
+{
+	struct haproxy_cmd *c = s->head;
+	enum haproxy_answer ans = haproxy_classify(a, len);
+	char line[ANSWER_LOG_MAX];
+	char abort_cmd[PATH_MAX + 32];
+	int n;
+
+	if (c == NULL || c == s->unsent) {
+		answer_line(a, len, line, sizeof(line));
+		log_warn("%s: unexpected HAProxy output: %s", s->path, line);
+		return;
+	}
+	s->head = c->next;
+	if (s->head == NULL)
+		s->tail = NULL;
+	if (c->kind != CMD_CTRL && c->kind != CMD_PROBE)
+		s->pending--;
+	answer_line(a, len, line, sizeof(line));
+	switch (c->kind) {
+	case CMD_CTRL:
+		if (ans != HAPROXY_ANS_EMPTY)
+			log_warn("%s: HAProxy answered \"%.*s\" with: %s", s->path,
+			    (int)strcspn(c->text, "\n"), c->text, line);
+		break;
+	case CMD_PROBE:
+		on_probe(s, a, len);
+		break;
+	case CMD_OCSP:
+		if (ans == HAPROXY_ANS_UPDATED)
+			log_debug("%s: staple pushed to HAProxy %s", c->cert, s->path);
+		else if (ans == HAPROXY_ANS_NOT_LOADED && c->name != NULL)
+			push_fallback(s, c);
+		else
+			log_err("%s: HAProxy %s refused the staple (%s)", c->cert, s->path, line);
+		break;
+	case CMD_SET:
+		if (ans != HAPROXY_ANS_TRANSACTION) {
+			log_err("%s: HAProxy %s refused the staple for %s.ocsp (%s)",
+			    c->cert, s->path, c->name, line);
+			if (c->next != NULL && c->next->kind == CMD_COMMIT)
+				c->next->quiet = 1;
+		}
+		break;
+	case CMD_COMMIT:
+		if (ans == HAPROXY_ANS_COMMITTED) {
+			log_info("%s: staple attached in HAProxy %s (loaded without .ocsp)",
+			    c->cert, s->path);
+		} else {
+			if (!c->quiet)
+				log_err("%s: HAProxy %s could not commit %s (%s)",
+				    c->cert, s->path, c->name, line);
+			/* Never leave a transaction open: it would capture the next one. */
+			n = snprintf(abort_cmd, sizeof(abort_cmd), "abort ssl cert %s\n", c->name);
+			if (n < (int)sizeof(abort_cmd))
+				cmd_queue(s, CMD_ABORT, c->cert, c->name, abort_cmd, (size_t)n,
+				    NULL, 0, NULL, 0);
+		}
+		break;
+	case CMD_ABORT:
+		log_debug("%s: abort ssl cert: %s", c->cert, line);
+		break;
+	}
+	free(c->cert);
+	free(c->name);
+	free(c);
+}
+
+static void on_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct haproxy_sock *s = w->data;
+	size_t start = 0;
+
+	(void)loop;
+	(void)revents;
+	for (;;) {
+		ssize_t r;
+
+		if (s->incap - s->inlen < READ_CHUNK) {
+			char *n = realloc(s->in, s->inlen + READ_CHUNK);
+
+			if (n == NULL) {
+				sock_lost(s, "out of memory", -1);
+				return;
+			}
+			s->in = n;
+			s->incap = s->inlen + READ_CHUNK;
+		}
+		r = read(s->fd, s->in + s->inlen, s->incap - s->inlen);
+		if (r == 0) {
+			sock_lost(s, "connection closed by HAProxy", -1);
+			return;
+		}
+		if (r == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			sock_lost(s, strerror(errno), -1);
+			return;
+		}
+		s->inlen += (size_t)r;
+		if ((size_t)r < READ_CHUNK)
+			break;
+	}
+	/* Answers end with "\n> "; everything before is the answer text. */
+	for (;;) {
+		char *end = memmem(s->in + start, s->inlen - start, PROMPT_END, 3);
+		enum sock_state before = s->state;
+
+		if (end == NULL)
+			break;
+		on_answer(s, s->in + start, (size_t)(end - (s->in + start)));
+		if (s->state != before || s->fd == -1)
+			return;		/* the connection was dropped meanwhile */
+		start = (size_t)(end - s->in) + 3;
+	}
+	if (start > 0) {
+		memmove(s->in, s->in + start, s->inlen - start);
+		s->inlen -= start;
+	}
+	if (s->h->serial)
+		sock_flush(s);
+}
+
+static void on_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct haproxy_sock *s = w->data;
+	int e = 0;
+	socklen_t el = sizeof(e);
+
+	(void)loop;
+	(void)revents;
+	if (s->state == SOCK_CONNECTING) {
+		ev_io_stop(s->h->loop, &s->wio);
+		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &el) == -1)
+			e = errno;
+		if (e != 0) {
+			sock_lost(s, strerror(e), -1);
+			return;
+		}
+		sock_up(s);
+		return;
+	}
+	sock_flush(s);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct haproxy_sock *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (s->state == SOCK_UP) {
+		if (!s->probing) {
+			s->probing = 1;
+			cmd_str(s, CMD_PROBE, "show info\n");
+		}
+		return;
+	}
+	if (s->state == SOCK_DOWN || s->state == SOCK_IDLE)
+		sock_connect(s);
+}
+
+/* ================================================================ public */
+
+struct haproxy *haproxy_new(struct ev_loop *loop, int one_off,
+    deliver_foreach_fn *foreach, void *ctx)
+{
+	struct haproxy *h;
+	const char *e = getenv("OCSPD_HAPROXY_SERIAL");
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	h->loop = loop;
+	h->one_off = one_off;
+	h->foreach = foreach;
+	h->ctx = ctx;
+	h->serial = e != NULL && strcmp(e, "1") == 0;
+	return h;
+}
+
+void haproxy_free(struct haproxy *h)
+{
+	struct haproxy_sock *s, *sn;
+	struct haproxy_map *m, *mn;
+
+	if (h == NULL)
+		return;
+	ev_timer_stop(h->loop, &h->start);
+	for (s = h->socks; s != NULL; s = sn) {
+		sn = s->next;
+		ev_io_stop(h->loop, &s->rio);
+		ev_io_stop(h->loop, &s->wio);
+		ev_timer_stop(h->loop, &s->timer);
+		if (s->fd != -1)
+			close(s->fd);
+		cmd_free_all(s);
+		free(s->in);
+		free(s->path);
+		free(s);
+	}
+	for (m = h->maps; m != NULL; m = mn) {
+		mn = m->next;
+		free(m->dir);
+		free(m->rdir);
+		free(m);
+	}
+	free(h);
+}
+
+static struct haproxy_sock *sock_get(struct haproxy *h, const char *path)
+{
+	struct haproxy_sock *s, **tail = &h->socks;
+
+	for (s = h->socks; s != NULL; s = s->next) {
+		if (strcmp(s->path, path) == 0)
+			return s;
+		tail = &s->next;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	if ((s->path = path_norm(path, strlen(path))) == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->h = h;
+	s->fd = -1;
+	s->backoff = HAPROXY_BACKOFF_MIN;
+	ev_init(&s->rio, on_read);
+	ev_init(&s->wio, on_write);
+	ev_init(&s->timer, on_timer);
+	s->rio.data = s->wio.data = s->timer.data = s;
+	*tail = s;
+	return s;
+}
+
+int haproxy_map(struct haproxy *h, const char *dir, const char *sock, char **err)
+{
+	struct haproxy_map *m = NULL, **tail;
+	struct stat st;
+	char rp[PATH_MAX];
+
+	if (stat(sock, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		err_set(err, "%s: not a unix socket (HAProxy admin socket expected)", sock);
+		return -1;
+	}
+	for (m = h->maps; m != NULL; m = m->next)
+		if (strcmp(m->sock->path, sock) == 0 && haproxy_path_under(m->dir, dir) != NULL &&
+		    strlen(haproxy_path_under(m->dir, dir)) == 0)
+			return 0;	/* the same pair twice */
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		goto nomem;
+	if ((m->dir = path_norm(dir, strlen(dir))) == NULL)
+		goto nomem;
+	if (realpath(dir, rp) != NULL && strcmp(rp, m->dir) != 0 && (m->rdir = strdup(rp)) == NULL)
+		goto nomem;
+	if ((m->sock = sock_get(h, sock)) == NULL)
+		goto nomem;
+	for (tail = &h->maps; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = m;
+	log_debug("%s: staples pushed to HAProxy %s", m->dir, sock);
+	return 0;
+nomem:
+	if (m != NULL) {
+		free(m->dir);
+		free(m->rdir);
+	}
+	free(m);
+	err_set(err, "out of memory");
+	return -1;
+}
+
+int haproxy_map_conf(struct haproxy *h, const struct conf *c, char **err)
+{
+	struct haproxy_cfg cfg;
+	char *dir = NULL;
+	int rc = -1;
+
+	memset(&cfg, 0, sizeof(cfg));
+	for (int i = 0; i < c->haproxy_sockets.n; i++) {
+		const char *v = c->haproxy_sockets.v[i];
+		const char *eq = strchr(v, '=');
+		struct stat st;
+
+		if (eq == NULL || eq == v || eq[1] == '\0') {
+			err_set(err, "haproxy-sockets: \"%s\" is not of the form DIR=SOCKET", v);
+			goto out;
+		}
+		free(dir);
+		if ((dir = strndup(v, (size_t)(eq - v))) == NULL) {
+			err_set(err, "out of memory");
+			goto out;
+		}
+		if (haproxy_map(h, dir, eq + 1, err) == -1)
+			goto out;
+		if (stat(eq + 1, &st) == -1)
+			log_warn("%s: HAProxy admin socket not there yet (%s); will keep trying",
+			    eq + 1, strerror(errno));
+	}
+	for (int i = 0; i < c->haproxy_config.n; i++) {
+		const char *f = c->haproxy_config.v[i];
+
+		if (haproxy_cfg_read(f, &cfg, err) == -1)
+			goto out;
+		if (cfg.sockets.n == 0) {
+			if (cfg.other_sockets.n > 0)
+				err_set(err, "%s: stats socket %s is not a unix socket at \"level admin\" "
+				    "(ocspd needs \"stats socket /path level admin\")", f, cfg.other_sockets.v[0]);
+			else
+				err_set(err, "%s: no \"stats socket /path level admin\" line in the global section", f);
+			goto out;
+		}
+		if (cfg.crts.n == 0)
+			log_warn("%s: no \"crt\" or \"crt-list\" on any bind line; nothing to push", f);
+		for (int j = 0; j < cfg.other_sockets.n; j++)
+			log_debug("%s: stats socket %s skipped (not a unix socket at level admin)",
+			    f, cfg.other_sockets.v[j]);
+		for (int j = 0; j < cfg.crts.n; j++)
+			for (int k = 0; k < cfg.sockets.n; k++)
+				if (haproxy_map(h, cfg.crts.v[j], cfg.sockets.v[k], err) == -1)
+					goto out;
+		haproxy_cfg_free(&cfg);
+	}
+	rc = 0;
+out:
+	haproxy_cfg_free(&cfg);
+	free(dir);
+	return rc;
+}
+
+static void on_start(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct haproxy *h = w->data;
+
+	(void)loop;
+	(void)revents;
+	for (struct haproxy_sock *s = h->socks; s != NULL; s = s->next)
+		if (s->state == SOCK_CONNECTING && s->fd == -1)
+			sock_connect(s);
+}
+
+void haproxy_start(struct haproxy *h)
+{
+	/* Connect from the loop: sock_up() calls foreach, which needs a finished deliver_new(). */
+	for (struct haproxy_sock *s = h->socks; s != NULL; s = s->next)
+		s->state = SOCK_CONNECTING;
+	if (h->socks == NULL)
+		return;
+	ev_timer_init(&h->start, on_start, 0., 0.);
+	h->start.data = h;
+	ev_timer_start(h->loop, &h->start);
+}
+
+static void push_to(struct haproxy *h, struct haproxy_sock *only,
+    const char *certpath, const unsigned char *der, size_t len)
+{
+	char *b64 = NULL;
+	char rp[PATH_MAX], name[PATH_MAX];
+	int have_rp = -1, b64len = 0;
+	unsigned long gen = ++h->gen;
+
+	if (len == 0 || len > INT_MAX / 2)
+		return;
+	for (struct haproxy_map *m = h->maps; m != NULL; m = m->next) {
+		const char *rest = NULL;
+
+		if (m->sock->mark == gen || (only != NULL && m->sock != only))
+			continue;
+		if (m->sock->state != SOCK_UP)
+			continue;	/* pushed again once it is up */
+		rest = haproxy_path_under(m->dir, certpath);
+		if (rest == NULL && m->rdir != NULL) {
+			if (have_rp == -1)
+				have_rp = realpath(certpath, rp) != NULL;
+			if (have_rp)
+				rest = haproxy_path_under(m->rdir, rp);
+		}
+		if (rest == NULL)
+			continue;
+		if (snprintf(name, sizeof(name), "%s%s", m->dir, rest) >= (int)sizeof(name))
+			continue;
+		if (b64 == NULL) {
+			if ((b64 = malloc(4 * ((len + 2) / 3) + 2)) == NULL) {
+				log_err("%s: out of memory pushing the staple", certpath);
+				return;
+			}
+			b64len = EVP_EncodeBlock((unsigned char *)b64, der, (int)len);
+			b64[b64len++] = '\n';
+		}
+		m->sock->mark = gen;
+		cmd_queue(m->sock, CMD_OCSP, certpath, name, OCSP_PREFIX, strlen(OCSP_PREFIX),
+		    b64, (size_t)b64len, NULL, 0);
+	}
+	free(b64);
+}
+
+void haproxy_push(struct haproxy *h, const char *certpath,
+    const unsigned char *der, size_t len)
+{
+	if (h != NULL)
+		push_to(h, NULL, certpath, der, len);
+}
+
+int haproxy_busy(const struct haproxy *h)
+{
+	int n = 0;
+
+	if (h == NULL)
+		return 0;
+	for (const struct haproxy_sock *s = h->socks; s != NULL; s = s->next) {
+		if (s->state == SOCK_CONNECTING)
+			n++;
+		else if (s->state == SOCK_UP)
+			n += s->pending;
+	}
+	return n;
+}
+
+int haproxy_count(const struct haproxy *h)
+{
+	int n = 0;
+
+	for (const struct haproxy_sock *s = h != NULL ? h->socks : NULL; s != NULL; s = s->next)
+		n++;
+	return n;
+}

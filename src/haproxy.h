@@ -1,0 +1,115 @@
+/*
+ * haproxy — pushes staples into running HAProxy processes over their admin
+ * sockets, and learns which socket serves which certificate.
+ *
+ * Owns: the DIR -> SOCKET map (from --haproxy-sockets and --haproxy-config),
+ * one kept-open, non-blocking connection per distinct socket path, and the
+ * FIFO of commands written on it whose answers are still awaited.
+ *
+ * Per connection: "prompt" once, "set timeout cli", then any number of
+ * "set ssl ocsp-response <base64>" written back to back; answers end with
+ * "\n> " and are matched in order. A certificate HAProxy loaded without a
+ * .ocsp file gets its staple through "set ssl cert <crt>.ocsp" + "commit".
+ * A lost connection (or a HAProxy process that reports it is stopping) is
+ * reconnected with backoff and every staple of its certificates pushed again.
+ * A socket that does not exist yet is not an error: HAProxy may start later.
+ */
+#ifndef OCSPD_HAPROXY_H
+#define OCSPD_HAPROXY_H
+
+#include <stddef.h>
+#include <ev.h>
+
+#include "conf.h"
+#include "deliver.h"
+
+#define HAPROXY_BACKOFF_MIN	0.5	/* first reconnect delay (s) */
+#define HAPROXY_BACKOFF_MAX	30.0	/* reconnect delays double up to this (s) */
+#define HAPROXY_PROBE_EVERY	5.0	/* "show info" on an idle connection (s) */
+#define HAPROXY_CLI_TIMEOUT	"1d"	/* "set timeout cli" value: never drop us */
+
+/* What an answer from the admin socket means. */
+enum haproxy_answer {
+	HAPROXY_ANS_EMPTY = 0,		/* nothing but the prompt: "prompt", "set timeout" */
+	HAPROXY_ANS_UPDATED,		/* "OCSP Response updated!" */
+	HAPROXY_ANS_NOT_LOADED,		/* certificate loaded without .ocsp: use set ssl cert */
+	HAPROXY_ANS_TRANSACTION,	/* "Transaction created for certificate ..." */
+	HAPROXY_ANS_COMMITTED,		/* "Committing ...\nSuccess!" */
+	HAPROXY_ANS_OTHER,		/* anything else: an error to log with the text */
+};
+
+/* What a haproxy.cfg tells us. */
+struct haproxy_cfg {
+	struct strlist sockets;		/* unix "stats socket" paths at level admin */
+	struct strlist other_sockets;	/* stats sockets we cannot use (not admin, not unix) */
+	struct strlist crts;		/* crt files and directories, as HAProxy names them */
+};
+
+struct haproxy;
+
+/* ---- pure helpers (unit tested) ---- */
+
+/*
+ * Classifies one answer (the text before "\n> "; len bytes, need not be
+ * NUL-terminated). Leading "+ " payload prompts are ignored.
+ */
+enum haproxy_answer haproxy_classify(const char *answer, size_t len);
+
+/*
+ * If path is dir itself or lies under it, returns the rest of path after dir
+ * ("" or "/sub/file"); otherwise NULL. Trailing slashes of dir are ignored.
+ */
+const char *haproxy_path_under(const char *dir, const char *path);
+
+/*
+ * Reads the stats sockets, crt-base, "crt" and "crt-list" of a haproxy.cfg
+ * (crt-list files are read too). Relative crt paths are resolved against
+ * crt-base as HAProxy does. 0, or -1 with *err. Free with haproxy_cfg_free.
+ */
+int haproxy_cfg_read(const char *path, struct haproxy_cfg *cfg, char **err);
+void haproxy_cfg_free(struct haproxy_cfg *cfg);
+
+/*
+ * Every crt file or directory named by the haproxy.cfg files in cfgs,
+ * appended to out (owned strings; free them and out->v). For main to watch
+ * when no --cert-paths are given. 0, or -1 with *err.
+ */
+int haproxy_config_crts(const struct strlist *cfgs, struct strlist *out,
+    char **err);
+
+/* ---- connections ---- */
+
+/*
+ * An empty set of sockets. foreach/ctx enumerate every stored staple (to push
+ * them again after a reconnect). With one_off, a socket that cannot be
+ * connected is given up at once instead of retried.
+ */
+struct haproxy *haproxy_new(struct ev_loop *loop, int one_off,
+    deliver_foreach_fn *foreach, void *ctx);
+void haproxy_free(struct haproxy *h);
+
+/*
+ * Certificates under dir (a file or directory, named as HAProxy loaded it)
+ * are served by the admin socket at sock. 0, or -1 with *err when sock
+ * exists but is not a socket.
+ */
+int haproxy_map(struct haproxy *h, const char *dir, const char *sock,
+    char **err);
+
+/* Adds the maps of c->haproxy_sockets and c->haproxy_config. 0, or -1 with *err. */
+int haproxy_map_conf(struct haproxy *h, const struct conf *c, char **err);
+
+/* Connects every mapped socket (call once the maps are in place). */
+void haproxy_start(struct haproxy *h);
+
+/* Pushes one staple to every socket whose map holds certpath (der copied). */
+void haproxy_push(struct haproxy *h, const char *certpath,
+    const unsigned char *der, size_t len);
+
+/* Pushes written or queued but not answered yet, plus sockets still connecting. */
+int haproxy_busy(const struct haproxy *h);
+
+/* Number of distinct sockets mapped. */
+int haproxy_count(const struct haproxy *h);
+
+#endif

@@ -1,0 +1,130 @@
+/* log — see log.h. */
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <pthread.h>
+#include <openssl/err.h>
+
+static int log_level = LOG_LVL_INFO;
+static int log_syslog;
+static FILE *log_file;		/* --logdir file, or NULL for stderr */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *const level_name[] = { "error", "warning", "info", "debug" };
+static const int level_syslog[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+
+int log_setup(int level, int use_syslog, const char *logdir, char **err)
+{
+	FILE *f = NULL;
+	char path[4096];
+
+	if (logdir != NULL) {
+		if (snprintf(path, sizeof(path), "%s/ocspd.log", logdir) >= (int)sizeof(path)) {
+			err_set(err, "%s: log directory name too long", logdir);
+			return -1;
+		}
+		if ((f = fopen(path, "a")) == NULL) {
+			err_set(err, "%s: cannot open log file (%s)", path, strerror(errno));
+			return -1;
+		}
+		setvbuf(f, NULL, _IOLBF, 0);
+	}
+	pthread_mutex_lock(&log_lock);
+	log_close();
+	log_level = level;
+	log_syslog = use_syslog;
+	log_file = f;
+	if (use_syslog)
+		openlog("ocspd", LOG_PID, LOG_DAEMON);
+	pthread_mutex_unlock(&log_lock);
+	return 0;
+}
+
+void log_close(void)
+{
+	if (log_file != NULL)
+		fclose(log_file);
+	log_file = NULL;
+	if (log_syslog)
+		closelog();
+	log_syslog = 0;
+}
+
+int log_enabled(enum log_level lvl)
+{
+	return (int)lvl <= log_level;
+}
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+	char line[2048], stamp[32];
+	struct timespec ts;
+	struct tm tm;
+	FILE *out;
+
+	if (!log_enabled(lvl))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* Never let a hostile file name or responder split one event into two lines. */
+	for (char *p = line; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = '?';
+	if (log_syslog) {
+		syslog(level_syslog[lvl], "%s: %s", level_name[lvl], line);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	pthread_mutex_lock(&log_lock);
+	out = log_file != NULL ? log_file : stderr;
+	fprintf(out, "%s.%03ldZ ocspd %s: %s\n", stamp, ts.tv_nsec / 1000000L,
+	    level_name[lvl], line);
+	pthread_mutex_unlock(&log_lock);
+}
+
+static void err_vset(char **err, int ssl, const char *fmt, va_list ap)
+{
+	char buf[1024], sslbuf[256];
+	unsigned long e;
+	size_t n;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (ssl && (e = ERR_peek_last_error()) != 0) {
+		ERR_error_string_n(e, sslbuf, sizeof(sslbuf));
+		n = strlen(buf);
+		snprintf(buf + n, sizeof(buf) - n, " [%s]", sslbuf);
+	}
+	if (ssl)
+		ERR_clear_error();
+	if (err == NULL)
+		return;
+	free(*err);
+	*err = strdup(buf);
+}
+
+void err_set(char **err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_vset(err, 0, fmt, ap);
+	va_end(ap);
+}
+
+void err_set_ssl(char **err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_vset(err, 1, fmt, ap);
+	va_end(ap);
+}

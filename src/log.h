@@ -1,0 +1,43 @@
+/*
+ * log — the one place where ocspd says things to the operator.
+ *
+ * One line per event: "path: what happened (why)". Lines go to stderr by
+ * default, to syslog with --syslog, or to DIR/ocspd.log with --logdir. The
+ * level filter is set once at start (and again on SIGHUP).
+ */
+#ifndef OCSPD_LOG_H
+#define OCSPD_LOG_H
+
+#include <stdarg.h>
+
+enum log_level {
+	LOG_LVL_ERR = 0,	/* something failed that the operator must see */
+	LOG_LVL_WARN,		/* something failed that ocspd will retry */
+	LOG_LVL_INFO,		/* a staple changed, a file came or went */
+	LOG_LVL_DEBUG,		/* every request, every timer */
+};
+
+/* Where and how much to log. Returns 0, or -1 with *err set (caller frees). */
+int log_setup(int level, int use_syslog, const char *logdir, char **err);
+void log_close(void);
+
+/* True when a line at this level would be written (to skip costly formatting). */
+int log_enabled(enum log_level lvl);
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_err(...)	log_msg(LOG_LVL_ERR, __VA_ARGS__)
+#define log_warn(...)	log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define log_info(...)	log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...)	do { if (log_enabled(LOG_LVL_DEBUG)) log_msg(LOG_LVL_DEBUG, __VA_ARGS__); } while (0)
+
+/*
+ * Error strings: fallible functions return -1 and fill a "char **err" through
+ * err_set(); the caller logs it and frees it with free(). err may be NULL.
+ * Appends the OpenSSL error queue (and clears it) when ssl is non-zero.
+ */
+void err_set(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void err_set_ssl(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,261 @@
+/*
+ * ocspd — keeps a verified OCSP staple next to every certificate.
+ *
+ * main wires the pipeline together (watch → renew → fetch/verify → store →
+ * deliver), handles signals and --one-off, and is the only place that exits.
+ */
+#include "conf.h"
+#include "deliver.h"
+#include "fetch.h"
+#include "log.h"
+#include "renew.h"
+#include "store.h"
+#include "watch.h"
+#include "work.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+#include <openssl/x509_vfy.h>
+#include <systemd/sd-daemon.h>
+
+struct daemon {
+	struct ev_loop *loop;		/* the one event loop */
+	int argc;			/* kept for SIGHUP */
+	char **argv;
+	struct conf conf;		/* current configuration */
+	X509_STORE *trust;		/* current trust anchors */
+	struct fetch *fetch;
+	struct store *store;
+	struct work *work;
+	struct renew *renew;
+	struct deliver *deliver;
+	struct watch *watch;
+	ev_signal sigterm, sigint, sighup;
+	ev_prepare oneoff;		/* --one-off: checks for the end of the pass */
+	ev_timer watchdog;		/* systemd watchdog keep-alive */
+	int stopping;			/* SIGTERM seen */
+};
+
+static int log_level_of(const struct conf *c)
+{
+	if (c->quiet)
+		return LOG_LVL_ERR;
+	return c->verbose >= 2 ? LOG_LVL_DEBUG : c->verbose == 1 ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+}
+
+/* Trust anchors from --ca-file/--ca-path, or the system store. NULL with *err. */
+static X509_STORE *trust_load(const struct conf *c, char **err)
+{
+	X509_STORE *s = X509_STORE_new();
+
+	if (s == NULL) {
+		err_set_ssl(err, "cannot create the trust store");
+		return NULL;
+	}
+	if (c->ca_file != NULL && X509_STORE_load_file(s, c->ca_file) != 1) {
+		err_set_ssl(err, "%s: cannot load trust anchors", c->ca_file);
+		goto fail;
+	}
+	if (c->ca_path != NULL && X509_STORE_load_path(s, c->ca_path) != 1) {
+		err_set_ssl(err, "%s: cannot use as a trust anchor directory", c->ca_path);
+		goto fail;
+	}
+	if (c->ca_file == NULL && c->ca_path == NULL && X509_STORE_set_default_paths(s) != 1) {
+		err_set_ssl(err, "cannot load the system trust store");
+		goto fail;
+	}
+	return s;
+fail:
+	X509_STORE_free(s);
+	return NULL;
+}
+
+static int busy(const struct daemon *d)
+{
+	return renew_busy(d->renew) || store_pending(d->store) || fetch_pending(d->fetch) ||
+	    work_pending(d->work) || (d->deliver != NULL && deliver_busy(d->deliver));
+}
+
+static void on_oneoff(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct daemon *d = w->data;
+
+	(void)revents;
+	if (!busy(d))
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct daemon *d = w->data;
+
+	(void)revents;
+	log_info("signal %d: finishing writes and exiting", w->signum);
+	d->stopping = 1;
+	store_flush(d->store);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct daemon *d = w->data;
+	struct conf nc;
+	X509_STORE *nt = NULL;
+	struct deliver *nd = NULL;
+	char *err = NULL;
+
+	(void)loop;
+	(void)revents;
+	if (conf_load(&nc, d->argc, d->argv, &err) != CONF_OK ||
+	    log_setup(log_level_of(&nc), nc.syslog, nc.logdir, &err) == -1 ||
+	    (nt = trust_load(&nc, &err)) == NULL ||
+	    (nd = deliver_new(d->loop, &nc, renew_foreach, d->renew, &err)) == NULL) {
+		log_err("SIGHUP: configuration not reloaded (%s)", err ? err : "unknown error");
+		free(err);
+		X509_STORE_free(nt);
+		conf_free(&nc);
+		return;
+	}
+	nc.one_off = d->conf.one_off;
+	renew_set_deliver(d->renew, nd);
+	deliver_free(d->deliver);
+	d->deliver = nd;
+	X509_STORE_free(d->trust);
+	d->trust = nt;
+	conf_free(&d->conf);
+	d->conf = nc;
+	renew_reconfigure(d->renew, &d->conf, d->trust);
+	log_info("SIGHUP: configuration reloaded%s%s; rescanning", d->conf.config ? " from " : "",
+	    d->conf.config ? d->conf.config : "");
+	watch_reconfigure(d->watch, &d->conf);
+}
+
+static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static void daemon_free(struct daemon *d)
+{
+	if (d->loop != NULL) {
+		ev_signal_stop(d->loop, &d->sigterm);
+		ev_signal_stop(d->loop, &d->sigint);
+		ev_signal_stop(d->loop, &d->sighup);
+		ev_prepare_stop(d->loop, &d->oneoff);
+		ev_timer_stop(d->loop, &d->watchdog);
+	}
+	watch_free(d->watch);
+	if (d->store != NULL)
+		store_flush(d->store);
+	work_free(d->work);		/* before renew: jobs point at certificates */
+	fetch_free(d->fetch);
+	deliver_free(d->deliver);
+	store_free(d->store);
+	renew_free(d->renew);
+	X509_STORE_free(d->trust);
+	conf_free(&d->conf);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d;
+	char *err = NULL;
+	uint64_t wd_usec;
+	int known, stapled, rc = 2;
+
+	memset(&d, 0, sizeof(d));
+	d.argc = argc;
+	d.argv = argv;
+	switch (conf_load(&d.conf, argc, argv, &err)) {
+	case CONF_OK:
+		break;
+	case CONF_EXIT_OK:
+		conf_free(&d.conf);
+		return 0;
+	case CONF_ERROR:
+		fprintf(stderr, "ocspd: %s\n", err);
+		free(err);
+		conf_free(&d.conf);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (log_setup(log_level_of(&d.conf), d.conf.syslog, d.conf.logdir, &err) == -1 ||
+	    (d.trust = trust_load(&d.conf, &err)) == NULL) {
+		fprintf(stderr, "ocspd: %s\n", err);
+		goto out;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		fprintf(stderr, "ocspd: cannot initialise libcurl\n");
+		goto out;
+	}
+	d.loop = EV_DEFAULT;
+	d.fetch = fetch_new(d.loop, d.conf.connect_timeout, d.conf.timeout);
+	d.store = store_new(d.loop);
+	d.work = work_new(d.loop, d.conf.threads);
+	if (d.fetch == NULL || d.store == NULL || d.work == NULL ||
+	    (d.renew = renew_new(d.loop, &d.conf, d.trust, d.fetch, d.store, d.work)) == NULL) {
+		fprintf(stderr, "ocspd: out of memory\n");
+		goto out;
+	}
+	if ((d.deliver = deliver_new(d.loop, &d.conf, renew_foreach, d.renew, &err)) == NULL) {
+		fprintf(stderr, "ocspd: %s\n", err);
+		goto out;
+	}
+	renew_set_deliver(d.renew, d.deliver);
+
+	ev_signal_init(&d.sigterm, on_stop, SIGTERM);
+	ev_signal_init(&d.sigint, on_stop, SIGINT);
+	ev_signal_init(&d.sighup, on_hup, SIGHUP);
+	d.sigterm.data = d.sigint.data = d.sighup.data = &d;
+	ev_signal_start(d.loop, &d.sigterm);
+	ev_signal_start(d.loop, &d.sigint);
+	if (!d.conf.one_off)
+		ev_signal_start(d.loop, &d.sighup);
+
+	if ((d.watch = watch_new(d.loop, &d.conf, renew_file_event, d.renew)) == NULL) {
+		fprintf(stderr, "ocspd: out of memory\n");
+		goto out;
+	}
+	watch_rescan(d.watch);
+	renew_count(d.renew, &known, &stapled);
+	log_info("watching %d certificate file%s", known, known == 1 ? "" : "s");
+
+	if (d.conf.one_off) {
+		watch_free(d.watch);	/* one pass: no inotify, no rescans */
+		d.watch = NULL;
+		ev_prepare_init(&d.oneoff, on_oneoff);
+		ev_set_priority(&d.oneoff, EV_MINPRI);
+		d.oneoff.data = &d;
+		ev_prepare_start(d.loop, &d.oneoff);
+	} else {
+		sd_notify(0, "READY=1");
+		if (sd_watchdog_enabled(0, &wd_usec) > 0) {
+			ev_timer_init(&d.watchdog, on_watchdog, wd_usec / 2e6, wd_usec / 2e6);
+			ev_timer_start(d.loop, &d.watchdog);
+		}
+	}
+	ev_run(d.loop, 0);
+
+	if (d.conf.one_off && !d.stopping) {
+		renew_count(d.renew, &known, &stapled);
+		log_info("one-off: %d of %d certificates have a valid staple", stapled, known);
+		rc = known > 0 && stapled == known ? 0 : 1;
+		if (known == 0)
+			log_err("no certificate files found");
+	} else {
+		sd_notify(0, "STOPPING=1");
+		rc = d.stopping ? 0 : 1;
+	}
+out:
+	free(err);
+	daemon_free(&d);
+	if (d.loop != NULL)
+		curl_global_cleanup();
+	log_close();
+	return rc;
+}

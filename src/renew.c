@@ -1,0 +1,725 @@
+/* renew — see renew.h. */
+#include "renew.h"
+#include "bundle.h"
+#include "conf.h"
+#include "fetch.h"
+#include "log.h"
+#include "ocsp.h"
+#include "sched.h"
+#include "store.h"
+#include "work.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <uthash.h>
+
+#define CERT_MAGIC 0x0c5bd001u	/* checks a struct cert coming back through a void * */
+
+enum cert_state {
+	CERT_IDLE,		/* waiting for its timer or for the file to change */
+	CERT_PARSING,		/* parse job on a worker */
+	CERT_FETCHING,		/* HTTP request in flight */
+	CERT_VERIFYING,		/* verify job on a worker */
+	CERT_STORING,		/* staple queued for the disk */
+};
+
+/* Interned strings (responder URLs): thousands of certificates share a few. */
+struct istr {
+	char *s;			/* owned */
+	UT_hash_handle hh;		/* by s */
+};
+
+/* Issuers, shared by every certificate they issued (one X509 in memory each). */
+struct issuer {
+	unsigned char fp[32];		/* SHA-256 of the DER */
+	X509 *x;			/* owned reference */
+	UT_hash_handle hh;		/* by fp */
+};
+
+struct cert {
+	unsigned magic;			/* CERT_MAGIC */
+	char *path;			/* certificate file, owned; the hash key */
+	struct renew *r;		/* owner */
+	enum cert_state state;		/* what it is doing */
+	int removed;			/* file gone while work was in flight: free when it lands */
+	int reparse;			/* file changed while work was in flight */
+	OCSP_CERTID *id;		/* what we ask about */
+	unsigned char *req;		/* DER OCSP request */
+	size_t req_len;
+	X509 *issuer;			/* borrowed from the issuer table */
+	const char *urls[BUNDLE_MAX_URLS]; /* interned responder URLs */
+	int n_urls;
+	int url_idx;			/* URL of the current attempt */
+	unsigned char *staple;		/* current staple (what is on disk), or NULL */
+	size_t staple_len;
+	double this_update, next_update; /* of the current staple */
+	int revoked;			/* last verified answer said revoked */
+	int failures;			/* consecutive failed attempts */
+	char *last_err;			/* reason of the last failed attempt */
+	int err_repeats;		/* how many times in a row */
+	struct cert *next_removed;	/* in renew.removed while removed */
+	int outcome;			/* --one-off: 1 stapled, -1 failed, 0 not yet */
+	ev_timer timer;			/* next renewal or retry */
+	UT_hash_handle hh;		/* by path */
+};
+
+struct renew {
+	struct ev_loop *loop;		/* the one event loop */
+	const struct conf *c;		/* borrowed */
+	X509_STORE *trust;		/* borrowed */
+	struct fetch *fetch;		/* borrowed */
+	struct store *store;		/* borrowed */
+	struct work *work;		/* borrowed */
+	struct deliver *deliver;	/* borrowed, may be NULL */
+	struct cert *certs;		/* by path */
+	struct istr *strs;		/* interned URLs */
+	struct issuer *issuers;		/* by fingerprint */
+	struct cert *removed;		/* removed with work in flight */
+	int busy;			/* certificates not CERT_IDLE */
+};
+
+/* Work handed to a worker thread: inputs copied, outputs filled there. */
+struct job {
+	struct cert *c;			/* back to the loop thread */
+	char *path;			/* copy of c->path */
+	X509_STORE *trust;		/* shared, thread-safe for verification */
+	double now;			/* time of submission */
+	/* parse outputs */
+	struct bundle *b;		/* parsed bundle */
+	OCSP_CERTID *id;		/* CertID for it */
+	unsigned char *req;		/* its request */
+	size_t req_len;
+	unsigned char *disk;		/* existing staple on disk */
+	size_t disk_len;
+	/* verify inputs (also the staple on disk, at parse time) */
+	const unsigned char *body;	/* response to verify */
+	size_t body_len;
+	OCSP_CERTID *vid;		/* borrowed CertID */
+	X509 *vissuer;			/* borrowed issuer */
+	struct ocsp_result res;		/* outcome */
+	int verified;			/* ocsp_verify returned 0 */
+	char *err;			/* what went wrong */
+	char *verr;			/* why the staple on disk did not verify */
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double rnd(void)
+{
+	return (double)random() / ((double)RAND_MAX + 1.0);
+}
+
+static const char *intern(struct renew *r, const char *s)
+{
+	struct istr *i;
+
+	HASH_FIND_STR(r->strs, s, i);
+	if (i != NULL)
+		return i->s;
+	if ((i = calloc(1, sizeof(*i))) == NULL || (i->s = strdup(s)) == NULL)
+		abort();
+	HASH_ADD_KEYPTR(hh, r->strs, i->s, strlen(i->s), i);
+	return i->s;
+}
+
+/* The table's copy of issuer x (x itself is not kept). */
+static X509 *issuer_ref(struct renew *r, X509 *x)
+{
+	struct issuer *i;
+	unsigned char fp[32];
+	unsigned int n;
+
+	if (!X509_digest(x, EVP_sha256(), fp, &n))
+		abort();
+	HASH_FIND(hh, r->issuers, fp, sizeof(fp), i);
+	if (i != NULL)
+		return i->x;
+	if ((i = calloc(1, sizeof(*i))) == NULL)
+		abort();
+	memcpy(i->fp, fp, sizeof(fp));
+	X509_up_ref(x);
+	i->x = x;
+	HASH_ADD(hh, r->issuers, fp, sizeof(i->fp), i);
+	return x;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static void set_state(struct cert *c, enum cert_state st)
+{
+	if (c->state == CERT_IDLE && st != CERT_IDLE)
+		c->r->busy++;
+	else if (c->state != CERT_IDLE && st == CERT_IDLE)
+		c->r->busy--;
+	c->state = st;
+}
+
+static void cert_free(struct cert *c)
+{
+	if (c == NULL)
+		return;
+	ev_timer_stop(c->r->loop, &c->timer);
+	if (c->state != CERT_IDLE)
+		c->r->busy--;
+	OCSP_CERTID_free(c->id);
+	free(c->req);
+	free(c->staple);
+	free(c->last_err);
+	free(c->path);
+	c->magic = 0;
+	free(c);
+}
+
+static void start_parse(struct cert *c);
+static void start_fetch(struct cert *c);
+static void on_timer(struct ev_loop *loop, ev_timer *t, int revents);
+
+/*
+ * Called when async work for c lands. Returns 1 if the result is to be used;
+ * 0 if c was removed (and is now freed) or changed (and is being re-parsed).
+ */
+static int still_wanted(struct cert *c)
+{
+	if (c->magic != CERT_MAGIC)
+		abort();
+	if (c->removed) {
+		struct cert **pp = &c->r->removed;
+
+		while (*pp != NULL && *pp != c)
+			pp = &(*pp)->next_removed;
+		if (*pp == c)
+			*pp = c->next_removed;
+		cert_free(c);
+		return 0;
+	}
+	if (c->reparse) {
+		c->reparse = 0;
+		set_state(c, CERT_IDLE);
+		start_parse(c);
+		return 0;
+	}
+	return 1;
+}
+
+static void schedule(struct cert *c, double at)
+{
+	double delay = at - now_s();
+	char when[32];
+
+	if (delay < 0)
+		delay = 0;
+	ev_timer_stop(c->r->loop, &c->timer);
+	ev_timer_set(&c->timer, delay, 0.);
+	ev_timer_start(c->r->loop, &c->timer);
+	ocsp_fmt_time(at, when, sizeof(when));
+	log_debug("%s: next attempt at %s", c->path, when);
+}
+
+/* Clears the error history after success, saying how often the last one repeated. */
+static void errors_cleared(struct cert *c)
+{
+	if (c->err_repeats > 1)
+		log_info("%s: recovered (the last error repeated %d times)", c->path, c->err_repeats);
+	free(c->last_err);
+	c->last_err = NULL;
+	c->err_repeats = 0;
+	c->failures = 0;
+}
+
+static int staple_valid(const struct cert *c, double now)
+{
+	return c->staple_len > 0 && (c->next_update == 0 || c->next_update > now);
+}
+
+static void on_withdrawn(void *arg, const char *certpath, const char *err)
+{
+	(void)arg;
+	if (err != NULL)
+		log_err("%s: cannot empty the staple (%s)", certpath, err);
+}
+
+/* Removes the staple from memory and empties <cert>.ocsp (DESIGN.md section 6). */
+static void withdraw(struct cert *c)
+{
+	free(c->staple);
+	c->staple = NULL;
+	c->staple_len = 0;
+	c->this_update = c->next_update = 0;
+	store_put(c->r->store, c->path, NULL, 0, on_withdrawn, NULL);
+}
+
+/*
+ * An attempt failed for reason: log it (once per run of identical errors),
+ * keep a valid staple, and schedule a retry with backoff (not in --one-off).
+ */
+static void attempt_failed(struct cert *c, const char *reason)
+{
+	struct renew *r = c->r;
+	double now = now_s(), at;
+	int same = c->last_err != NULL && strcmp(c->last_err, reason) == 0;
+
+	c->failures++;
+	c->outcome = staple_valid(c, now) ? 1 : -1;
+	set_state(c, CERT_IDLE);
+	if (same) {
+		c->err_repeats++;
+	} else {
+		if (c->err_repeats > 1)
+			log_info("%s: the previous error repeated %d times", c->path, c->err_repeats);
+		free(c->last_err);
+		c->last_err = strdup(reason);
+		c->err_repeats = 1;
+	}
+	if (r->c->one_off) {
+		log_err("%s: no staple (%s)", c->path, reason);
+		return;
+	}
+	at = now + (c->revoked ? SCHED_RETRY_MAX : sched_retry_delay(c->failures, rnd()));
+	if (staple_valid(c, now) && c->next_update != 0 && c->next_update < at)
+		at = c->next_update;	/* wake up to withdraw it when it expires */
+	if (!same)
+		log_warn("%s: no staple (%s); retry in %.0fs", c->path, reason, at - now);
+	else
+		log_debug("%s: no staple (%s); retry in %.0fs (%d times)", c->path, reason, at - now, c->err_repeats);
+	schedule(c, at);
+}
+
+/* ---------------------------------------------------------------- parse */
+
+static void job_free(struct job *j)
+{
+	if (j == NULL)
+		return;
+	free(j->path);
+	X509_STORE_free(j->trust);
+	bundle_free(j->b);
+	OCSP_CERTID_free(j->id);
+	free(j->req);
+	free(j->disk);
+	free(j->err);
+	free(j->verr);
+	free(j);
+}
+
+/* Worker: read and check the bundle, build the request, look at the staple on disk. */
+static void parse_run(void *arg)
+{
+	struct job *j = arg;
+	char spath[4096];
+
+	if (bundle_load(j->path, &j->b, &j->err) == -1)
+		return;
+	if (bundle_verify_chain(j->b, j->trust, j->path, &j->err) == -1)
+		return;
+	if (ocsp_request(j->b->leaf, j->b->issuer, &j->id, &j->req, &j->req_len, &j->err) == -1)
+		return;
+	if (store_staple_path(j->path, spath, sizeof(spath)) == -1 ||
+	    read_file(spath, FETCH_MAX_BODY, &j->disk, &j->disk_len, NULL) == -1 || j->disk_len == 0)
+		return;
+	j->verified = ocsp_verify(j->disk, j->disk_len, j->id, j->b->issuer, j->now, &j->res, &j->verr) == 0;
+}
+
+static void parse_done(void *arg)
+{
+	struct job *j = arg;
+	struct cert *c = j->c;
+	struct renew *r = c->r;
+	double now = now_s();
+	char until[32], at[32];
+
+	if (!still_wanted(c))
+		goto out;
+	if (j->err != NULL) {
+		set_state(c, CERT_IDLE);
+		c->outcome = -1;
+		if (c->last_err == NULL || strcmp(c->last_err, j->err) != 0)
+			log_err("%s", j->err);
+		free(c->last_err);
+		c->last_err = j->err;
+		j->err = NULL;
+		/* Wait for the file to change; an existing staple stays until it expires. */
+		if (c->staple_len > 0 && c->next_update > now)
+			schedule(c, c->next_update);
+		goto out;
+	}
+	OCSP_CERTID_free(c->id);
+	free(c->req);
+	c->id = j->id;
+	c->req = j->req;
+	c->req_len = j->req_len;
+	j->id = NULL;
+	j->req = NULL;
+	c->issuer = issuer_ref(r, j->b->issuer);
+	c->n_urls = j->b->n_urls;
+	for (int i = 0; i < c->n_urls; i++)
+		c->urls[i] = intern(r, j->b->urls[i]);
+	c->url_idx = 0;
+	free(c->staple);
+	c->staple = NULL;
+	c->staple_len = 0;
+	c->this_update = c->next_update = 0;
+	if (j->disk_len > 0 && j->verified && j->res.status == OCSP_ST_GOOD) {
+		c->staple = j->disk;
+		c->staple_len = j->disk_len;
+		j->disk = NULL;
+		c->this_update = j->res.this_update;
+		c->next_update = j->res.next_update ? j->res.next_update : now + r->c->default_validity;
+	} else if (j->disk_len > 0) {
+		/* Expired, revoked, or for another certificate: never leave it to be served. */
+		log_warn("%s: existing staple not usable (%s); emptying it", c->path,
+		    j->verr != NULL ? j->verr : j->res.status == OCSP_ST_REVOKED ? "revoked" : "status not good");
+		withdraw(c);
+	}
+	if (c->staple_len > 0 && !r->c->no_recycle && c->next_update - now > r->c->minimum_validity) {
+		double when = sched_renew_at(now, c->this_update, c->next_update, r->c->minimum_validity, rnd());
+
+		set_state(c, CERT_IDLE);
+		c->outcome = 1;
+		ocsp_fmt_time(c->next_update, until, sizeof(until));
+		ocsp_fmt_time(when, at, sizeof(at));
+		log_info("%s: staple recycled (good until %s, renew at %s)", c->path, until, at);
+		if (!r->c->one_off)
+			schedule(c, when);
+		goto out;
+	}
+	set_state(c, CERT_IDLE);
+	start_fetch(c);
+out:
+	job_free(j);
+}
+
+static void start_parse(struct cert *c)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL || (j->path = strdup(c->path)) == NULL) {
+		free(j);
+		log_err("%s: out of memory", c->path);
+		return;
+	}
+	ev_timer_stop(c->r->loop, &c->timer);
+	j->c = c;
+	j->trust = c->r->trust;
+	X509_STORE_up_ref(j->trust);
+	j->now = now_s();
+	set_state(c, CERT_PARSING);
+	work_submit(c->r->work, parse_run, parse_done, j);
+}
+
+/* ---------------------------------------------------------------- fetch, verify, store */
+
+static void on_fetched(void *arg, const unsigned char *body, size_t len, const char *err);
+
+static void on_stored(void *arg, const char *certpath, const char *err)
+{
+	struct job *j = arg;
+	struct cert *c = j->c;
+	struct renew *r = c->r;
+	double now = now_s(), when;
+	char next[32], at[32];
+
+	(void)certpath;
+	if (!still_wanted(c))
+		goto out;
+	if (err != NULL) {
+		attempt_failed(c, err);
+		goto out;
+	}
+	free(c->staple);
+	c->staple = j->disk;	/* the bytes now on disk */
+	c->staple_len = j->disk_len;
+	j->disk = NULL;
+	c->this_update = j->res.this_update;
+	c->next_update = j->res.next_update ? j->res.next_update : now + r->c->default_validity;
+	if (j->res.next_update == 0)
+		log_info("%s: response has no nextUpdate; treating it as valid for %.0fs", c->path,
+		    r->c->default_validity);
+	c->revoked = 0;
+	c->outcome = 1;
+	errors_cleared(c);
+	set_state(c, CERT_IDLE);
+	when = sched_renew_at(now, c->this_update, c->next_update, r->c->minimum_validity, rnd());
+	ocsp_fmt_time(c->next_update, next, sizeof(next));
+	ocsp_fmt_time(when, at, sizeof(at));
+	log_info("%s: staple stored (good, next update %s, renew at %s)", c->path, next, at);
+	if (!r->c->one_off)
+		schedule(c, when);
+	if (r->deliver != NULL)
+		deliver_staple(r->deliver, c->path, c->staple, c->staple_len);
+out:
+	job_free(j);
+}
+
+/* Tries the next responder URL, or gives up on this attempt. */
+static void next_url(struct cert *c, const char *reason)
+{
+	if (c->failures == 0 || log_enabled(LOG_LVL_DEBUG))
+		log_msg(c->failures == 0 ? LOG_LVL_WARN : LOG_LVL_DEBUG, "%s: %s: %s",
+		    c->path, c->urls[c->url_idx], reason);
+	if (++c->url_idx < c->n_urls) {
+		set_state(c, CERT_IDLE);
+		start_fetch(c);
+		return;
+	}
+	char all[1024];
+
+	snprintf(all, sizeof(all), "%s%s", reason, c->n_urls > 1 ? " and every other responder failed" : "");
+	attempt_failed(c, all);
+}
+
+static void verify_run(void *arg)
+{
+	struct job *j = arg;
+
+	j->verified = ocsp_verify(j->body, j->body_len, j->vid, j->vissuer, j->now, &j->res, &j->err) == 0;
+}
+
+static void verify_done(void *arg)
+{
+	struct job *j = arg;
+	struct cert *c = j->c;
+	struct renew *r = c->r;
+	char when[32];
+
+	j->disk = (unsigned char *)j->body;	/* job owns the body copy from here on */
+	j->disk_len = j->body_len;
+	j->body = NULL;
+	if (!still_wanted(c))
+		goto out;
+	if (!j->verified) {
+		next_url(c, j->err);
+		goto out;
+	}
+	switch (j->res.status) {
+	case OCSP_ST_GOOD:
+		break;
+	case OCSP_ST_REVOKED:
+		ocsp_fmt_time(j->res.revoked_at, when, sizeof(when));
+		if (!c->revoked)
+			log_err("%s: certificate revoked (at %s, reason %d, says %s); staple withdrawn",
+			    c->path, when, j->res.reason, c->urls[c->url_idx]);
+		if (!c->revoked && r->deliver != NULL)
+			deliver_alert(r->deliver, "revoked", c->path, when);
+		c->revoked = 1;
+		withdraw(c);
+		attempt_failed(c, "certificate revoked");
+		goto out;
+	default:
+		next_url(c, "responder says the certificate status is unknown");
+		goto out;
+	}
+	/* Never replace a staple with one that expires earlier. */
+	if (staple_valid(c, j->now) && j->res.next_update != 0 && c->next_update != 0 &&
+	    j->res.next_update < c->next_update) {
+		next_url(c, "response expires earlier than the staple we have");
+		goto out;
+	}
+	set_state(c, CERT_STORING);
+	store_put(r->store, c->path, j->disk, j->disk_len, on_stored, j);
+	return;
+out:
+	job_free(j);
+}
+
+static void on_fetched(void *arg, const unsigned char *body, size_t len, const char *err)
+{
+	struct cert *c = arg;
+	struct job *j;
+	unsigned char *copy;
+
+	if (!still_wanted(c))
+		return;
+	if (err != NULL) {
+		next_url(c, err);
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL || (copy = malloc(len ? len : 1)) == NULL) {
+		free(j);
+		next_url(c, "out of memory");
+		return;
+	}
+	memcpy(copy, body, len);
+	j->c = c;
+	j->now = now_s();
+	j->body = copy;
+	j->body_len = len;
+	j->vid = c->id;
+	j->vissuer = c->issuer;
+	set_state(c, CERT_VERIFYING);
+	work_submit(c->r->work, verify_run, verify_done, j);
+}
+
+static void start_fetch(struct cert *c)
+{
+	char *err = NULL;
+
+	ev_timer_stop(c->r->loop, &c->timer);
+	set_state(c, CERT_FETCHING);
+	log_debug("%s: asking %s", c->path, c->urls[c->url_idx]);
+	if (fetch_start(c->r->fetch, c->urls[c->url_idx], c->req, c->req_len, on_fetched, c, &err) == -1) {
+		next_url(c, err);
+		free(err);
+	}
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct cert *c = t->data;
+	double now = now_s();
+
+	(void)loop;
+	(void)revents;
+	if (c->state != CERT_IDLE)
+		return;
+	if (c->staple_len > 0 && c->next_update != 0 && c->next_update <= now) {
+		log_err("%s: staple expired with no fresh response; emptied so that no server staples it", c->path);
+		if (c->r->deliver != NULL)
+			deliver_alert(c->r->deliver, "expired", c->path, c->last_err != NULL ? c->last_err : "");
+		withdraw(c);
+	}
+	if (c->id == NULL) {
+		start_parse(c);
+		return;
+	}
+	c->url_idx = 0;
+	start_fetch(c);
+}
+
+/* ---------------------------------------------------------------- interface */
+
+void renew_file_event(void *arg, const char *path, enum watch_event ev)
+{
+	struct renew *r = arg;
+	struct cert *c;
+
+	HASH_FIND_STR(r->certs, path, c);
+	if (ev == WATCH_REMOVED) {
+		if (c == NULL)
+			return;
+		log_info("%s: certificate gone; forgotten", path);
+		HASH_DEL(r->certs, c);
+		if (c->state == CERT_IDLE)
+			cert_free(c);
+		else {
+			c->removed = 1;
+			c->next_removed = r->removed;
+			r->removed = c;
+		}
+		return;
+	}
+	if (c == NULL) {
+		if ((c = calloc(1, sizeof(*c))) == NULL || (c->path = strdup(path)) == NULL) {
+			free(c);
+			log_err("%s: out of memory", path);
+			return;
+		}
+		c->magic = CERT_MAGIC;
+		c->r = r;
+		ev_timer_init(&c->timer, on_timer, 0., 0.);
+		c->timer.data = c;
+		HASH_ADD_KEYPTR(hh, r->certs, c->path, strlen(c->path), c);
+		log_debug("%s: new certificate", path);
+	} else {
+		log_info("%s: certificate changed; checking it again", path);
+	}
+	if (c->state != CERT_IDLE) {
+		c->reparse = 1;
+		return;
+	}
+	c->outcome = 0;
+	start_parse(c);
+}
+
+void renew_foreach(void *arg, deliver_each_fn *fn, void *fnarg)
+{
+	struct renew *r = arg;
+	struct cert *c, *tmp;
+
+	HASH_ITER(hh, r->certs, c, tmp)
+		if (c->staple_len > 0)
+			fn(fnarg, c->path, c->staple, c->staple_len);
+}
+
+struct renew *renew_new(struct ev_loop *loop, const struct conf *c, X509_STORE *trust,
+    struct fetch *f, struct store *s, struct work *w)
+{
+	struct renew *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->loop = loop;
+	r->c = c;
+	r->trust = trust;
+	r->fetch = f;
+	r->store = s;
+	r->work = w;
+	srandom((unsigned)(time(NULL) ^ getpid()));
+	return r;
+}
+
+void renew_set_deliver(struct renew *r, struct deliver *d)
+{
+	r->deliver = d;
+}
+
+void renew_reconfigure(struct renew *r, const struct conf *c, X509_STORE *trust)
+{
+	r->c = c;
+	r->trust = trust;
+}
+
+void renew_free(struct renew *r)
+{
+	struct cert *c, *ctmp;
+	struct istr *i, *itmp;
+	struct issuer *is, *istmp;
+
+	if (r == NULL)
+		return;
+	/* In-flight work has been abandoned by the caller (fetch_free, work_free) first. */
+	HASH_ITER(hh, r->certs, c, ctmp) {
+		HASH_DEL(r->certs, c);
+		cert_free(c);
+	}
+	while ((c = r->removed) != NULL) {
+		r->removed = c->next_removed;
+		cert_free(c);
+	}
+	HASH_ITER(hh, r->strs, i, itmp) {
+		HASH_DEL(r->strs, i);
+		free(i->s);
+		free(i);
+	}
+	HASH_ITER(hh, r->issuers, is, istmp) {
+		HASH_DEL(r->issuers, is);
+		X509_free(is->x);
+		free(is);
+	}
+	free(r);
+}
+
+int renew_busy(const struct renew *r)
+{
+	return r->busy;
+}
+
+void renew_count(const struct renew *r, int *known, int *stapled)
+{
+	const struct cert *c, *tmp;
+	double now = now_s();
+
+	*known = *stapled = 0;
+	HASH_ITER(hh, r->certs, c, tmp) {
+		(*known)++;
+		if (c->outcome == 1 && staple_valid(c, now))
+			(*stapled)++;
+	}
+}

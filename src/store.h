@@ -1,0 +1,43 @@
+/*
+ * store — staple files on disk: <certfile>.ocsp.
+ *
+ * Writes are atomic (temporary file in the same directory, flushed, renamed
+ * over the target) and batched: every write queued in one event-loop
+ * iteration shares one flush before the renames. A crash at any instant
+ * leaves the old complete file or the new complete file.
+ */
+#ifndef OCSPD_STORE_H
+#define OCSPD_STORE_H
+
+#include <stddef.h>
+#include <ev.h>
+
+/* Temporary files carry this in their names; the watcher ignores them. */
+#define STORE_TMP_MARK	".ocspd-tmp."
+
+struct store;
+
+/* err is NULL on success; certpath is the certificate, not the .ocsp file. */
+typedef void store_done_fn(void *arg, const char *certpath, const char *err);
+
+struct store *store_new(struct ev_loop *loop);
+/* Commits what is queued, then frees. */
+void store_free(struct store *s);
+
+/*
+ * Queues writing der/len (copied; len 0 empties the staple) to
+ * <certpath>.ocsp; done() runs after the rename or the failure.
+ */
+void store_put(struct store *s, const char *certpath, const unsigned char *der,
+    size_t len, store_done_fn *done, void *arg);
+
+/* Commits every queued write now (SIGTERM, --one-off). */
+void store_flush(struct store *s);
+
+/* Writes queued or being committed. */
+int store_pending(const struct store *s);
+
+/* "<certpath>.ocsp" into buf. 0, or -1 when it does not fit. */
+int store_staple_path(const char *certpath, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,1 @@
+#define OCSPD_VERSION "0.1.0"

@@ -1,0 +1,392 @@
+/* watch — see watch.h. */
+#include "watch.h"
+#include "conf.h"
+#include "log.h"
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uthash.h>
+
+#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | \
+	IN_CREATE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+#define WATCH_MAX_DEPTH 32	/* deeper directories are not descended into */
+
+struct known {
+	char *path;			/* certificate file, owned */
+	dev_t dev;			/* identity and version of what we last saw */
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	unsigned gen;			/* last scan that saw it */
+	UT_hash_handle hh;		/* by path */
+};
+
+struct wdir {
+	int wd;				/* inotify watch descriptor */
+	char *path;			/* directory, owned */
+	int scanned;			/* a watched directory, not just a file's parent */
+	UT_hash_handle hh;		/* by wd */
+};
+
+struct watch {
+	struct ev_loop *loop;		/* the one event loop */
+	const struct conf *c;		/* borrowed; replaced by watch_reconfigure */
+	watch_fn *fn;			/* where events go */
+	void *arg;			/* its argument */
+	int ifd;			/* inotify descriptor, -1 when unavailable */
+	ev_io inotify;			/* readiness of ifd */
+	ev_timer rescan;		/* the fallback rescan */
+	struct known *files;		/* every certificate file we know */
+	struct wdir *dirs;		/* every watched directory */
+	unsigned gen;			/* current scan generation */
+};
+
+/* ---------------------------------------------------------------- filter */
+
+static int ext_ok(const char *base, const struct conf *c)
+{
+	const char *dot = strrchr(base, '.');
+
+	if (dot == NULL || dot == base)
+		return 0;
+	for (int i = 0; i < c->extensions.n; i++) {
+		const char *e = c->extensions.v[i];
+
+		if (*e == '.')
+			e++;
+		if (strcasecmp(dot + 1, e) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Not a staple, not ours, not ignored; check_ext adds the extension rule. */
+static int name_ok(const char *path, const struct conf *c, int check_ext)
+{
+	const char *base = strrchr(path, '/');
+	size_t len;
+
+	base = base != NULL ? base + 1 : path;
+	len = strlen(base);
+	if (len == 0 || strstr(base, STORE_TMP_MARK) != NULL)
+		return 0;
+	if ((len > 5 && strcmp(base + len - 5, ".ocsp") == 0) ||
+	    (len > 7 && strcmp(base + len - 7, ".issuer") == 0))
+		return 0;
+	if (check_ext && !ext_ok(base, c))
+		return 0;
+	for (int i = 0; i < c->ignore.n; i++)
+		if (fnmatch(c->ignore.v[i], base, 0) == 0 || fnmatch(c->ignore.v[i], path, 0) == 0)
+			return 0;
+	return 1;
+}
+
+int watch_wanted(const char *path, const struct conf *c)
+{
+	return name_ok(path, c, 1);
+}
+
+/* ---------------------------------------------------------------- state */
+
+static void forget(struct watch *w, struct known *k)
+{
+	HASH_DEL(w->files, k);
+	w->fn(w->arg, k->path, WATCH_REMOVED);
+	free(k->path);
+	free(k);
+}
+
+/* A file that should be a certificate was seen with st: report what changed. */
+static void seen(struct watch *w, const char *path, const struct stat *st)
+{
+	struct known *k;
+
+	HASH_FIND_STR(w->files, path, k);
+	if (k == NULL) {
+		if ((k = calloc(1, sizeof(*k))) == NULL || (k->path = strdup(path)) == NULL) {
+			free(k);
+			log_err("%s: out of memory", path);
+			return;
+		}
+		HASH_ADD_KEYPTR(hh, w->files, k->path, strlen(k->path), k);
+	} else if (k->dev == st->st_dev && k->ino == st->st_ino && k->size == st->st_size &&
+	    k->mtime.tv_sec == st->st_mtim.tv_sec && k->mtime.tv_nsec == st->st_mtim.tv_nsec) {
+		k->gen = w->gen;
+		return;
+	}
+	int is_new = k->gen == 0;
+
+	k->dev = st->st_dev;
+	k->ino = st->st_ino;
+	k->size = st->st_size;
+	k->mtime = st->st_mtim;
+	k->gen = w->gen;
+	w->fn(w->arg, k->path, is_new ? WATCH_ADDED : WATCH_CHANGED);
+}
+
+/* Looks at one path now; reports it added, changed or removed. */
+static void check_path(struct watch *w, const char *path, int check_ext)
+{
+	struct known *k;
+	struct stat st;
+
+	if (name_ok(path, w->c, check_ext) && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		seen(w, path, &st);
+		return;
+	}
+	HASH_FIND_STR(w->files, path, k);
+	if (k != NULL)
+		forget(w, k);
+}
+
+static void add_inotify(struct watch *w, const char *dir, int scanned)
+{
+	struct wdir *d;
+	int wd;
+
+	if (w->ifd == -1)
+		return;
+	if ((wd = inotify_add_watch(w->ifd, dir, WATCH_MASK)) == -1) {
+		log_warn("%s: cannot watch with inotify (%s); relying on the rescan", dir, strerror(errno));
+		return;
+	}
+	HASH_FIND_INT(w->dirs, &wd, d);
+	if (d != NULL) {
+		d->scanned |= scanned;
+		if (strcmp(d->path, dir) == 0)
+			return;
+		free(d->path);
+	} else {
+		if ((d = calloc(1, sizeof(*d))) == NULL)
+			return;
+		d->wd = wd;
+		HASH_ADD_INT(w->dirs, wd, d);
+	}
+	d->scanned |= scanned;
+	d->path = strdup(dir);
+}
+
+static void scan_dir(struct watch *w, const char *dir, int depth)
+{
+	DIR *dp;
+	struct dirent *de;
+	char path[PATH_MAX];
+	struct stat st;
+
+	add_inotify(w, dir, 1);
+	if ((dp = opendir(dir)) == NULL) {
+		log_err("%s: cannot read directory (%s)", dir, strerror(errno));
+		return;
+	}
+	while ((de = readdir(dp)) != NULL) {
+		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
+		    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
+			continue;
+		/* Sub-directories are entered only when real (never through a symlink: no loops). */
+		if (de->d_type == DT_DIR || (de->d_type == DT_UNKNOWN && lstat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+			if (w->c->recursive && depth < WATCH_MAX_DEPTH)
+				scan_dir(w, path, depth + 1);
+			continue;
+		}
+		if (!name_ok(path, w->c, 1))
+			continue;
+		if (stat(path, &st) == -1) {
+			log_debug("%s: skipped (%s)", path, strerror(errno));
+			continue;
+		}
+		if (S_ISREG(st.st_mode))
+			seen(w, path, &st);
+	}
+	closedir(dp);
+}
+
+/* The configured path (file or directory) that path is, or the directory it lies in. */
+static const char *root_file(const struct watch *w, const char *path)
+{
+	for (int i = 0; i < w->c->cert_paths.n; i++)
+		if (strcmp(w->c->cert_paths.v[i], path) == 0)
+			return w->c->cert_paths.v[i];
+	return NULL;
+}
+
+void watch_rescan(struct watch *w)
+{
+	struct known *k, *tmp;
+	struct stat st;
+
+	if (++w->gen == 0)
+		w->gen = 1;
+	for (int i = 0; i < w->c->cert_paths.n; i++) {
+		const char *p = w->c->cert_paths.v[i];
+
+		if (stat(p, &st) == -1) {
+			log_err("%s: cannot watch (%s)", p, strerror(errno));
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			scan_dir(w, p, 0);
+		} else {
+			char dir[PATH_MAX];
+			const char *slash = strrchr(p, '/');
+
+			snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - p) : 1, slash ? p : ".");
+			add_inotify(w, slash == p ? "/" : dir, 0);
+			if (name_ok(p, w->c, 0) && S_ISREG(st.st_mode))
+				seen(w, p, &st);
+		}
+	}
+	HASH_ITER(hh, w->files, k, tmp)
+		if (k->gen != w->gen)
+			forget(w, k);
+}
+
+/* ---------------------------------------------------------------- events */
+
+static void on_inotify(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct watch *w = io->data;
+	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char path[PATH_MAX];
+	ssize_t n;
+	int rescan = 0;
+
+	(void)loop;
+	(void)revents;
+	while ((n = read(w->ifd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *e = (struct inotify_event *)p;
+			struct wdir *d;
+
+			p += sizeof(*e) + e->len;
+			if (e->mask & IN_Q_OVERFLOW) {
+				rescan = 1;
+				continue;
+			}
+			HASH_FIND_INT(w->dirs, &e->wd, d);
+			if (d == NULL)
+				continue;
+			if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+				if (e->mask & IN_IGNORED) {
+					HASH_DEL(w->dirs, d);
+					free(d->path);
+					free(d);
+				}
+				rescan = 1;
+				continue;
+			}
+			if (e->len == 0)
+				continue;
+			if (e->mask & IN_ISDIR) {
+				rescan |= w->c->recursive;
+				continue;
+			}
+			/* A new regular file is looked at when its writer closes it. */
+			if (e->mask == IN_CREATE) {
+				struct stat st;
+
+				if (snprintf(path, sizeof(path), "%s/%s", d->path, e->name) >= (int)sizeof(path) ||
+				    lstat(path, &st) == -1 || !S_ISLNK(st.st_mode))
+					continue;
+			}
+			if (snprintf(path, sizeof(path), "%s/%s", d->path, e->name) >= (int)sizeof(path))
+				continue;
+			if (root_file(w, path) != NULL)
+				check_path(w, path, 0);
+			else if (d->scanned)
+				check_path(w, path, 1);
+		}
+	}
+	if (rescan)
+		watch_rescan(w);
+}
+
+static void on_rescan(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	watch_rescan(t->data);
+}
+
+/* (Re)creates the inotify instance and the rescan timer for w->c. */
+static void setup(struct watch *w)
+{
+	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w->ifd == -1) {
+		log_warn("inotify unavailable (%s); rescanning every %.0fs", strerror(errno),
+		    w->c->refresh_interval);
+	} else {
+		ev_io_init(&w->inotify, on_inotify, w->ifd, EV_READ);
+		w->inotify.data = w;
+		ev_io_start(w->loop, &w->inotify);
+	}
+	ev_timer_init(&w->rescan, on_rescan, w->c->refresh_interval, w->c->refresh_interval);
+	w->rescan.data = w;
+	ev_timer_start(w->loop, &w->rescan);
+}
+
+static void teardown(struct watch *w)
+{
+	struct wdir *d, *tmp;
+
+	if (w->ifd != -1) {
+		ev_io_stop(w->loop, &w->inotify);
+		close(w->ifd);
+		w->ifd = -1;
+	}
+	ev_timer_stop(w->loop, &w->rescan);
+	HASH_ITER(hh, w->dirs, d, tmp) {
+		HASH_DEL(w->dirs, d);
+		free(d->path);
+		free(d);
+	}
+}
+
+struct watch *watch_new(struct ev_loop *loop, const struct conf *c, watch_fn *fn,
+    void *arg)
+{
+	struct watch *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	w->loop = loop;
+	w->c = c;
+	w->fn = fn;
+	w->arg = arg;
+	w->ifd = -1;
+	setup(w);
+	return w;
+}
+
+void watch_reconfigure(struct watch *w, const struct conf *c)
+{
+	teardown(w);
+	w->c = c;
+	setup(w);
+	watch_rescan(w);
+}
+
+void watch_free(struct watch *w)
+{
+	struct known *k, *tmp;
+
+	if (w == NULL)
+		return;
+	teardown(w);
+	HASH_ITER(hh, w->files, k, tmp) {
+		HASH_DEL(w->files, k);
+		free(k->path);
+		free(k);
+	}
+	free(w);
+}

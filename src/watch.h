@@ -1,0 +1,40 @@
+/*
+ * watch — finds certificate files under the configured paths and reports
+ * new, changed and deleted ones: inotify for instant pick-up, a rescan every
+ * refresh-interval as the fallback. Change = inode, size or mtime differs.
+ */
+#ifndef OCSPD_WATCH_H
+#define OCSPD_WATCH_H
+
+#include <ev.h>
+
+struct conf;
+struct watch;
+
+enum watch_event {
+	WATCH_ADDED,	/* a certificate file appeared */
+	WATCH_CHANGED,	/* it was rewritten or replaced */
+	WATCH_REMOVED,	/* it is gone (deleted, renamed away, no longer matches) */
+};
+
+/* path is borrowed for the duration of the call. */
+typedef void watch_fn(void *arg, const char *path, enum watch_event ev);
+
+struct watch *watch_new(struct ev_loop *loop, const struct conf *c, watch_fn *fn,
+    void *arg);
+void watch_free(struct watch *w);
+
+/* Looks at every path now (start, SIGHUP); reports differences. */
+void watch_rescan(struct watch *w);
+
+/* Applies a new configuration (SIGHUP): new paths, filters, interval. */
+void watch_reconfigure(struct watch *w, const struct conf *c);
+
+/*
+ * Whether a file name counts as a certificate: its extension is one of exts,
+ * it matches no ignore glob (tried on the base name and on the full path),
+ * and it is not a staple or one of our temporary files. Pure; unit-tested.
+ */
+int watch_wanted(const char *path, const struct conf *c);
+
+#endif

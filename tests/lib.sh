@@ -1,0 +1,274 @@
+# Helpers for the integration tests; source it from bash:
+#     . "$(dirname "$0")/../lib.sh"      (from tests/it/*.sh)
+#     setup                              temp dir $T, cleanup trap, HOME=$T/home
+#
+# Everything a test starts through these helpers (or registers with track PID)
+# is killed by pid when the test exits; $T is removed unless KEEP=1.
+#
+#   setup                       make $T; export HOME=$T/home; set the EXIT trap
+#   track PID...                kill these pids at exit
+#   free_port                   print a TCP port free on 127.0.0.1 right now
+#   make_pki [URL...]           tests/pki.sh $T/pki URL...; sets PKI CA CERTS
+#                               (default URL: http://127.0.0.1:$RESP_PORT/ with
+#                               RESP_PORT=$(free_port) chosen here)
+#   start_responder DIR PORT [openssl ocsp args...]
+#                               openssl ocsp responder for the PKI in DIR on PORT,
+#                               waits until it listens; sets RESP_PID RESP_LOG.
+#                               Default validity -ndays 1 unless args give -nmin/-ndays.
+#                               Signer: $RSIGNER/$RKEY (default DIR/ca/ocsp.pem/key).
+#                               (openssl 3.0 -port binds all interfaces: *:PORT;
+#                               it has no option to bind 127.0.0.1 only.)
+#   stop_responder [PID]        kill it and wait for it
+#   responder_requests [LOG]    number of requests the responder has received
+#   wait_for [-t SECS] CMD...   run CMD every 0.1 s until it succeeds; 1 after
+#                               SECS (default $WAIT or 20)
+#   start_ocspd LOG ARGS...     $OCSPD ARGS in the background, stderr+stdout to
+#                               LOG; sets OCSPD_PID
+#   run_ocspd LOG ARGS...       $OCSPD ARGS in the foreground (polled, killed
+#                               after $RUN_DEADLINE s, default 120); sets RC
+#   stop_pid PID [SIGNAL]       send SIGNAL (TERM), wait up to 20 s; sets RC to
+#                               its exit status (KILLs it and fails when stuck)
+#   wait_log LOG REGEX          wait_for a line matching REGEX (grep -E) in LOG
+#   count_log LOG REGEX         print the number of matching lines
+#   staple_status CERT [STAPLE] print good | revoked | unknown | empty | missing
+#                               | invalid for CERT's staple (default CERT.ocsp),
+#                               verified against $CA/root.pem with issuer
+#                               $CA/inter.pem
+#   check_staple CERT [STAPLE]  fail unless the staple verifies and says good
+#   no_staple CERT              fail unless CERT.ocsp is missing or empty
+#   ok MSG                      print "ok - MSG"
+#   fail MSG                    print FAIL and the logs in $T, exit 1
+#   pass [MSG]                  check logs for sanitizer reports, print PASS, exit 0
+#
+# Environment: OCSPD (binary under test, default <repo>/ocspd-san, else
+# <repo>/ocspd), KEEP=1 keeps $T, WAIT (seconds, default 20).
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [ -z "${OCSPD:-}" ]; then
+	OCSPD=$ROOT/ocspd-san
+	[ -x "$OCSPD" ] || OCSPD=$ROOT/ocspd
+fi
+TEST_NAME=$(basename "$0" .sh)
+WAIT=${WAIT:-20}
+PIDS=""
+T=""
+# LeakSanitizer cannot run under ptrace (some sandboxes); stay quiet about it then.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+track() { PIDS="$PIDS $*"; }
+
+cleanup() {
+	local rc=$? p n
+	trap - EXIT INT TERM
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do
+		n=0
+		while kill -0 "$p" 2>/dev/null && [ $n -lt 50 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	if [ -n "$T" ] && [ -d "$T" ]; then
+		if [ "${KEEP:-0}" = 1 ]; then
+			echo "kept $T" >&2
+		else
+			rm -rf "$T"
+		fi
+	fi
+	exit $rc
+}
+
+setup() {
+	T=$(mktemp -d "${TMPDIR:-/tmp}/ocspd-$TEST_NAME.XXXXXX")
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	export HOME=$T/home
+	mkdir -p "$HOME"
+	[ -x "$OCSPD" ] || fail "no ocspd binary at $OCSPD (run make ocspd-san or set OCSPD)"
+}
+
+free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+make_pki() {
+	PKI=$T/pki
+	CA=$PKI/ca
+	CERTS=$PKI/certs
+	if [ $# -eq 0 ]; then
+		RESP_PORT=${RESP_PORT:-$(free_port)}
+		set -- "http://127.0.0.1:$RESP_PORT/"
+	fi
+	"$ROOT/tests/pki.sh" "$PKI" "$@" || fail "tests/pki.sh failed"
+}
+
+wait_for() {
+	local secs=$WAIT n=0
+	if [ "$1" = -t ]; then
+		secs=$2
+		shift 2
+	fi
+	local max=$((secs * 10))
+	until "$@"; do
+		n=$((n + 1))
+		[ $n -ge $max ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+start_responder() {
+	local dir=$1 port=$2 validity="-ndays 1" a
+	shift 2
+	for a in "$@"; do
+		case $a in -nmin | -ndays) validity="" ;; esac
+	done
+	RESP_LOG=$T/responder-$port.log
+	# shellcheck disable=SC2086
+	openssl ocsp -index "$dir/ca/index.txt" -port "$port" \
+		-rsigner "${RSIGNER:-$dir/ca/ocsp.pem}" -rkey "${RKEY:-$dir/ca/ocsp.key}" \
+		-CA "$dir/ca/inter.pem" $validity "$@" >>"$RESP_LOG" 2>&1 &
+	RESP_PID=$!
+	track $RESP_PID
+	wait_for grep -q "waiting for OCSP client connections" "$RESP_LOG" ||
+		fail "openssl ocsp responder on port $port did not start"
+	kill -0 $RESP_PID 2>/dev/null || fail "openssl ocsp responder on port $port died"
+}
+
+stop_responder() {
+	local p=${1:-$RESP_PID}
+	kill "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	return 0
+}
+
+# openssl 3.0 logs "ocsp: Received request, 1st line: ..." on stderr for each request.
+responder_requests() {
+	local n
+	n=$(grep -c "Received request" "${1:-$RESP_LOG}" 2>/dev/null)
+	echo "${n:-0}"
+}
+
+start_ocspd() {
+	local log=$1
+	shift
+	"$OCSPD" "$@" >>"$log" 2>&1 &
+	OCSPD_PID=$!
+	track $OCSPD_PID
+}
+
+run_ocspd() {
+	local log=$1 pid n=0 max=$((${RUN_DEADLINE:-120} * 10))
+	shift
+	"$OCSPD" "$@" >>"$log" 2>&1 &
+	pid=$!
+	track $pid
+	while kill -0 $pid 2>/dev/null; do
+		n=$((n + 1))
+		if [ $n -ge $max ]; then
+			kill -KILL $pid 2>/dev/null
+			wait $pid 2>/dev/null
+			fail "ocspd $* still running after ${RUN_DEADLINE:-120} s"
+		fi
+		sleep 0.1
+	done
+	wait $pid
+	RC=$?
+	return 0
+}
+
+stop_pid() {
+	local p=$1 sig=${2:-TERM} n=0
+	kill -"$sig" "$p" 2>/dev/null
+	while kill -0 "$p" 2>/dev/null; do
+		n=$((n + 1))
+		if [ $n -ge $((WAIT * 10)) ]; then
+			kill -KILL "$p" 2>/dev/null
+			wait "$p" 2>/dev/null
+			fail "pid $p did not exit within $WAIT s of SIG$sig"
+		fi
+		sleep 0.1
+	done
+	wait "$p" 2>/dev/null
+	RC=$?
+	return 0
+}
+
+wait_log() { wait_for grep -Eq -- "$2" "$1"; }
+
+count_log() {
+	local n
+	n=$(grep -Ec -- "$2" "$1" 2>/dev/null)
+	echo "${n:-0}"
+}
+
+staple_status() {
+	local cert=$1 staple=${2:-$1.ocsp} out
+	[ -e "$staple" ] || { echo missing; return; }
+	[ -s "$staple" ] || { echo empty; return; }
+	out=$(openssl ocsp -no_nonce -respin "$staple" -issuer "$CA/inter.pem" \
+		-cert "$cert" -CAfile "$CA/root.pem" 2>&1)
+	if ! printf '%s\n' "$out" | grep -q "^Response verify OK"; then
+		echo invalid
+		return
+	fi
+	case $out in
+	*"$cert: good"*) echo good ;;
+	*"$cert: revoked"*) echo revoked ;;
+	*"$cert: unknown"*) echo unknown ;;
+	*) echo invalid ;;
+	esac
+}
+
+check_staple() {
+	local s
+	s=$(staple_status "$@")
+	[ "$s" = good ] || fail "$(basename "$1"): staple is $s, expected good"
+}
+
+no_staple() {
+	local s
+	s=$(staple_status "$1")
+	case $s in
+	missing | empty) ;;
+	*) fail "$(basename "$1"): staple is $s, expected none" ;;
+	esac
+}
+
+ok() { echo "ok - $*"; }
+
+dump_logs() {
+	local f
+	[ -n "$T" ] || return 0
+	for f in "$T"/*.log; do
+		[ -f "$f" ] || continue
+		echo "---- ${f#"$T"/} (last 60 lines)"
+		tail -n 60 "$f"
+	done
+}
+
+fail() {
+	echo "FAIL: $TEST_NAME: $*"
+	dump_logs
+	exit 1
+}
+
+pass() {
+	local f
+	if [ -n "$T" ]; then
+		for f in "$T"/*.log; do
+			[ -f "$f" ] || continue
+			if grep -Eq "ERROR: (Address|Leak|Thread)Sanitizer|runtime error:" "$f"; then
+				fail "sanitizer report in ${f#"$T"/}"
+			fi
+		done
+	fi
+	echo "PASS: $TEST_NAME${1:+: $*}"
+	exit 0
+}
