@@ -1,20 +1,68 @@
-/* deliver — TEMPORARY stub until the HAProxy/hook delivery lands (issue 4). */
+/* deliver — see deliver.h. HAProxy pushes in haproxy.c, commands in hook.c. */
 #include "deliver.h"
+#include "conf.h"
+#include "haproxy.h"
+#include "hook.h"
+#include "log.h"
+
 #include <stdlib.h>
 
 struct deliver {
-	int unused;			/* placeholder */
+	struct haproxy *haproxy;	/* admin sockets, possibly none */
+	struct hook *hook;		/* --hook / --alert-hook, possibly off */
 };
 
 struct deliver *deliver_new(struct ev_loop *loop, const struct conf *c,
     deliver_foreach_fn *foreach, void *ctx, char **err)
 {
-	(void)loop; (void)c; (void)foreach; (void)ctx; (void)err;
-	return calloc(1, sizeof(struct deliver));
+	struct deliver *d = NULL;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		goto nomem;
+	if ((d->haproxy = haproxy_new(loop, c->one_off, foreach, ctx)) == NULL)
+		goto nomem;
+	if (haproxy_map_conf(d->haproxy, c, err) == -1)
+		goto fail;
+	if ((d->hook = hook_new(loop, c->hook, c->alert_hook)) == NULL)
+		goto nomem;
+	haproxy_start(d->haproxy);
+	return d;
+nomem:
+	err_set(err, "out of memory");
+fail:
+	deliver_free(d);
+	return NULL;
 }
-void deliver_free(struct deliver *d) { free(d); }
-void deliver_staple(struct deliver *d, const char *certpath, const unsigned char *der, size_t len)
-{ (void)d; (void)certpath; (void)der; (void)len; }
-void deliver_alert(struct deliver *d, const char *event, const char *certpath, const char *detail)
-{ (void)d; (void)event; (void)certpath; (void)detail; }
-int deliver_busy(const struct deliver *d) { (void)d; return 0; }
+
+void deliver_free(struct deliver *d)
+{
+	if (d == NULL)
+		return;
+	haproxy_free(d->haproxy);
+	hook_free(d->hook);
+	free(d);
+}
+
+void deliver_staple(struct deliver *d, const char *certpath,
+    const unsigned char *der, size_t len)
+{
+	if (d == NULL)
+		return;
+	haproxy_push(d->haproxy, certpath, der, len);
+	hook_changed(d->hook, certpath);
+}
+
+void deliver_alert(struct deliver *d, const char *event, const char *certpath,
+    const char *detail)
+{
+	if (d == NULL)
+		return;
+	hook_alert(d->hook, event, certpath, detail);
+}
+
+int deliver_busy(const struct deliver *d)
+{
+	if (d == NULL)
+		return 0;
+	return haproxy_busy(d->haproxy) + hook_busy(d->hook);
+}

@@ -598,6 +598,7 @@ static void sock_flush(struct haproxy_sock *s)
 
 	while (s->unsent != NULL) {
 		struct iovec iov[WRITE_IOV];
+		struct msghdr msg;
 		struct haproxy_cmd *c = s->unsent;
 		size_t off = s->woff;
 		int n = 0;
@@ -614,7 +615,11 @@ static void sock_flush(struct haproxy_sock *s)
 			if (h->serial)
 				break;
 		}
-		w = writev(s->fd, iov, n);
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		msg.msg_iovlen = (size_t)n;
+		/* MSG_NOSIGNAL: a HAProxy gone away is an error to handle, not a SIGPIPE. */
+		w = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
 		if (w == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;

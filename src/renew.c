@@ -504,8 +504,8 @@ static void verify_done(void *arg)
 	case OCSP_ST_REVOKED:
 		ocsp_fmt_time(j->res.revoked_at, when, sizeof(when));
 		if (!c->revoked)
-			log_err("%s: certificate revoked (at %s, reason %d, says %s); staple withdrawn",
-			    c->path, when, j->res.reason, c->urls[c->url_idx]);
+			log_err("%s: certificate revoked (at %s, reason %s, says %s); staple withdrawn",
+			    c->path, when, j->res.reason >= 0 ? OCSP_crl_reason_str(j->res.reason) : "unspecified", c->urls[c->url_idx]);
 		if (!c->revoked && r->deliver != NULL)
 			deliver_alert(r->deliver, "revoked", c->path, when);
 		c->revoked = 1;
