@@ -41,7 +41,7 @@ static const struct opt opts[] = {
 	{ "file-extensions", 0, OPT_LIST, F(extensions), "LIST", "extensions that count as certificates (default: crt,pem,cer)", 0 },
 	{ "refresh-interval", 'r', OPT_SECONDS, F(refresh_interval), "S", "rescan the paths every S seconds as a fallback to inotify (default: 10)", 0 },
 	{ "minimum-validity", 0, OPT_SECONDS, F(minimum_validity), "S", "renew at the latest S seconds before nextUpdate (default: 7200)", 0 },
-	{ "renewal-threads", 't', OPT_INT, F(threads), "N", "worker threads that parse and verify (default: 2)", 0 },
+	{ "renewal-threads", 't', OPT_INT, F(threads), "N", "worker threads that parse and verify, 0 = none (default: 2)", 0 },
 	{ "no-recycle", 0, OPT_FLAG, F(no_recycle), NULL, "fetch anew even when an existing staple is still good", 0 },
 	{ "haproxy-sockets", 's', OPT_LIST, F(haproxy_sockets), "DIR=SOCKET", "push staples of certificates under DIR to this HAProxy admin socket (repeatable)", 0 },
 	{ "haproxy-config", 0, OPT_LIST, F(haproxy_config), "FILE", "learn certificate directories and admin sockets from haproxy.cfg (repeatable)", 0 },
@@ -54,7 +54,7 @@ static const struct opt opts[] = {
 	{ "default-validity", 0, OPT_SECONDS, F(default_validity), "S", "validity assumed for a response without nextUpdate (default: 3600)", 0 },
 	{ "one-off", 0, OPT_FLAG, F(one_off), NULL, "one pass, then exit: 0 if every certificate has a valid staple, else 1", 0 },
 	{ "config", 'c', OPT_SPECIAL, 0, "FILE", "config file (default: ~/.ocspd.conf, then /etc/ocspd/ocspd.conf)", 0 },
-	{ "verbose", 'v', OPT_COUNT, F(verbose), NULL, "log more (repeat for debug)", 0 },
+	{ "verbose", 'v', OPT_COUNT, F(verbose), NULL, "log every request, retry and timer (debug level)", 0 },
 	{ "quiet", 'q', OPT_FLAG, F(quiet), NULL, "log errors only", 0 },
 	{ "syslog", 0, OPT_FLAG, F(syslog), NULL, "log to syslog instead of stderr", 0 },
 	{ "logdir", 'l', OPT_STR, F(logdir), "DIR", "log to DIR/ocspd.log (DIR defaults to /var/log/ocspd)", 1 },
@@ -177,9 +177,9 @@ static int opt_set(struct conf *c, const struct opt *o, const char *val,
 	case OPT_INT:
 		errno = 0;
 		n = strtol(val, &end, 10);
-		if (errno || end == val || *end != '\0' || n < (o->type == OPT_COUNT ? 0 : 1) || n > 1024) {
-			err_set(err, "%s: expected a whole number between %d and 1024, got \"%s\"",
-			    o->name, o->type == OPT_COUNT ? 0 : 1, val);
+		if (errno || end == val || *end != '\0' || n < 0 || n > 1024) {
+			err_set(err, "%s: expected a whole number between 0 and 1024, got \"%s\"",
+			    o->name, val);
 			return -1;
 		}
 		*(int *)field = (int)n;

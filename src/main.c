@@ -42,7 +42,7 @@ static int log_level_of(const struct conf *c)
 {
 	if (c->quiet)
 		return LOG_LVL_ERR;
-	return c->verbose >= 2 ? LOG_LVL_DEBUG : c->verbose == 1 ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+	return c->verbose > 0 ? LOG_LVL_DEBUG : LOG_LVL_INFO;
 }
 
 /* Trust anchors from --ca-file/--ca-path, or the system store. NULL with *err. */

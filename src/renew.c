@@ -38,6 +38,16 @@ struct issuer {
 	UT_hash_handle hh;		/* by fp */
 };
 
+/* One HTTP request in flight, shared by every certificate asking the same thing. */
+struct flight {
+	char *key;			/* URL, NUL, DER request; owned */
+	size_t klen;			/* bytes in key */
+	struct cert **waiters;		/* certificates waiting for the answer */
+	int n;				/* how many */
+	struct renew *r;		/* owner */
+	UT_hash_handle hh;		/* by key */
+};
+
 struct cert {
 	unsigned magic;			/* CERT_MAGIC */
 	char *path;			/* certificate file, owned; the hash key */
@@ -77,6 +87,7 @@ struct renew {
 	struct istr *strs;		/* interned URLs */
 	struct issuer *issuers;		/* by fingerprint */
 	struct cert *removed;		/* removed with work in flight */
+	struct flight *flights;		/* requests in flight, by URL + request */
 	int busy;			/* certificates not CERT_IDLE */
 };
 
@@ -416,8 +427,6 @@ static void start_parse(struct cert *c)
 
 /* ---------------------------------------------------------------- fetch, verify, store */
 
-static void on_fetched(void *arg, const unsigned char *body, size_t len, const char *err);
-
 static void on_stored(void *arg, const char *certpath, const char *err)
 {
 	struct job *j = arg;
@@ -529,9 +538,8 @@ out:
 	job_free(j);
 }
 
-static void on_fetched(void *arg, const unsigned char *body, size_t len, const char *err)
+static void on_fetched(struct cert *c, const unsigned char *body, size_t len, const char *err)
 {
-	struct cert *c = arg;
 	struct job *j;
 	unsigned char *copy;
 
@@ -557,17 +565,66 @@ static void on_fetched(void *arg, const unsigned char *body, size_t len, const c
 	work_submit(c->r->work, verify_run, verify_done, j);
 }
 
+static void on_flight_done(void *arg, const unsigned char *body, size_t len, const char *err)
+{
+	struct flight *fl = arg;
+
+	HASH_DEL(fl->r->flights, fl);
+	for (int i = 0; i < fl->n; i++)
+		on_fetched(fl->waiters[i], body, len, err);
+	free(fl->waiters);
+	free(fl->key);
+	free(fl);
+}
+
+/*
+ * Asks c's current URL, joining a request already in flight for the same
+ * CertID (the same certificate in several files is fetched once).
+ */
 static void start_fetch(struct cert *c)
 {
-	char *err = NULL;
+	struct renew *r = c->r;
+	const char *url = c->urls[c->url_idx];
+	size_t ulen = strlen(url) + 1, klen = ulen + c->req_len;
+	struct flight *fl = NULL;
+	struct cert **w;
+	char *key, *err = NULL;
 
-	ev_timer_stop(c->r->loop, &c->timer);
+	ev_timer_stop(r->loop, &c->timer);
 	set_state(c, CERT_FETCHING);
-	log_debug("%s: asking %s", c->path, c->urls[c->url_idx]);
-	if (fetch_start(c->r->fetch, c->urls[c->url_idx], c->req, c->req_len, on_fetched, c, &err) == -1) {
-		next_url(c, err);
-		free(err);
+	if ((key = malloc(klen)) == NULL)
+		goto fail;
+	memcpy(key, url, ulen);
+	memcpy(key + ulen, c->req, c->req_len);
+	HASH_FIND(hh, r->flights, key, klen, fl);
+	if (fl == NULL) {
+		if ((fl = calloc(1, sizeof(*fl))) == NULL)
+			goto fail;
+		fl->key = key;
+		fl->klen = klen;
+		fl->r = r;
+		key = NULL;
+		log_debug("%s: asking %s", c->path, url);
+		if (fetch_start(r->fetch, url, c->req, c->req_len, on_flight_done, fl, &err) == -1) {
+			free(fl->key);
+			free(fl);
+			next_url(c, err);
+			free(err);
+			return;
+		}
+		HASH_ADD_KEYPTR(hh, r->flights, fl->key, fl->klen, fl);
+	} else {
+		log_debug("%s: joining a request to %s already in flight", c->path, url);
 	}
+	free(key);
+	if ((w = realloc(fl->waiters, (fl->n + 1) * sizeof(*w))) == NULL)
+		abort();
+	fl->waiters = w;
+	fl->waiters[fl->n++] = c;
+	return;
+fail:
+	free(key);
+	next_url(c, "out of memory");
 }
 
 static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
@@ -688,6 +745,14 @@ void renew_free(struct renew *r)
 	HASH_ITER(hh, r->certs, c, ctmp) {
 		HASH_DEL(r->certs, c);
 		cert_free(c);
+	}
+	struct flight *fl, *fltmp;
+
+	HASH_ITER(hh, r->flights, fl, fltmp) {
+		HASH_DEL(r->flights, fl);
+		free(fl->waiters);
+		free(fl->key);
+		free(fl);
 	}
 	while ((c = r->removed) != NULL) {
 		r->removed = c->next_removed;
