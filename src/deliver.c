@@ -52,6 +52,14 @@ void deliver_staple(struct deliver *d, const char *certpath,
 	hook_changed(d->hook, certpath);
 }
 
+void deliver_recycled(struct deliver *d, const char *certpath,
+    const unsigned char *der, size_t len)
+{
+	if (d == NULL)
+		return;
+	haproxy_push(d->haproxy, certpath, der, len);
+}
+
 void deliver_alert(struct deliver *d, const char *event, const char *certpath,
     const char *detail)
 {

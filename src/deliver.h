@@ -33,6 +33,13 @@ void deliver_free(struct deliver *d);
 void deliver_staple(struct deliver *d, const char *certpath,
     const unsigned char *der, size_t len);
 
+/*
+ * A staple found on disk and reused (recycled) at start: HAProxy gets it (it
+ * may have loaded an older or empty file), hooks do not run for it.
+ */
+void deliver_recycled(struct deliver *d, const char *certpath,
+    const unsigned char *der, size_t len);
+
 /* Something the operator must act on: event is "revoked" or "expired". */
 void deliver_alert(struct deliver *d, const char *event, const char *certpath,
     const char *detail);

@@ -484,6 +484,7 @@ static void sock_lost(struct haproxy_sock *s, const char *why, double delay)
 {
 	struct haproxy *h = s->h;
 	int unanswered = s->pending;
+	int was_up = s->state == SOCK_UP;
 
 	ev_io_stop(h->loop, &s->rio);
 	ev_io_stop(h->loop, &s->wio);
@@ -506,12 +507,15 @@ static void sock_lost(struct haproxy_sock *s, const char *why, double delay)
 		if (s->backoff > HAPROXY_BACKOFF_MAX)
 			s->backoff = HAPROXY_BACKOFF_MAX;
 	}
-	s->failures++;
+	s->failures = was_up ? 0 : s->failures + 1;
 	/* Say it once, and again only when the backoff has reached its cap. */
-	if (s->failures == 1)
-		log_warn("%s: HAProxy admin socket %s (%s); retrying%s", s->path,
-		    unanswered > 0 ? "lost" : "unavailable", why,
-		    unanswered > 0 ? ", every staple will be pushed again" : " with backoff");
+	if (was_up)
+		log_warn("%s: HAProxy admin connection lost (%s)%s; reconnecting, then pushing "
+		    "every staple again", s->path, why,
+		    unanswered > 0 ? " with staples unconfirmed" : "");
+	else if (s->failures == 1)
+		log_warn("%s: HAProxy admin socket unavailable (%s); retrying with backoff",
+		    s->path, why);
 	else if (delay >= HAPROXY_BACKOFF_MAX && s->failures % 20 == 0)
 		log_warn("%s: HAProxy admin socket still unavailable (%s) after %d attempts",
 		    s->path, why, s->failures);
@@ -538,10 +542,11 @@ static void sock_up(struct haproxy_sock *s)
 	struct haproxy *h = s->h;
 
 	s->state = SOCK_UP;
-	if (s->failures > 1)
-		log_info("%s: HAProxy admin socket connected after %d attempts", s->path, s->failures);
+	if (s->failures > 0)
+		log_info("%s: HAProxy admin socket connected after %d failed attempt%s", s->path,
+		    s->failures, s->failures == 1 ? "" : "s");
 	else
-		log_debug("%s: HAProxy admin socket connected", s->path);
+		log_info("%s: HAProxy admin socket connected", s->path);
 	s->failures = 0;
 	s->backoff = HAPROXY_BACKOFF_MIN;
 	ev_io_start(h->loop, &s->rio);
