@@ -1,0 +1,25 @@
+#!/bin/bash
+# The documentation matches the program: every option that --help lists is in
+# the man page and in the README, and the man page lists no option the program
+# does not know.
+. "$(dirname "$0")/../lib.sh"
+setup
+
+"$OCSPD" --help >"$T/help.txt" || fail "--help exited non-zero"
+grep -oE -- '--[a-z][a-z-]+' "$T/help.txt" | sort -u >"$T/help.opts"
+[ "$(wc -l <"$T/help.opts")" -ge 20 ] || fail "--help lists too few options"
+# roff writes "\-\-name"; turn it back into --name.
+sed 's/\\-/-/g' "$ROOT/man/ocspd.8" | grep -oE -- '--[a-z][a-z-]+' | sort -u >"$T/man.opts"
+missing=$(comm -23 "$T/help.opts" "$T/man.opts")
+[ -z "$missing" ] || fail "options in --help but not in man/ocspd.8: $missing"
+extra=$(comm -13 "$T/help.opts" "$T/man.opts")
+[ -z "$extra" ] || fail "options in man/ocspd.8 that --help does not know: $extra"
+ok "man page and --help list the same options"
+for o in $(cat "$T/help.opts"); do
+	grep -q -- "$o" "$ROOT/README.md" || fail "README.md does not mention $o"
+done
+ok "README mentions every option"
+"$OCSPD" --version | grep -qE '^ocspd [0-9]+\.[0-9]+' || fail "--version"
+grep -q "$("$OCSPD" --version)" "$ROOT/man/ocspd.8" || fail "man page version differs from --version"
+ok "--version matches the man page"
+pass
