@@ -1,7 +1,7 @@
 /*
  * responder — a fast local OCSP responder for ocspd's benchmark.
  *
- *   responder [-a ADDR] [-p PORT] [-V SECONDS] [-B SECONDS] [-L] [-s FILE] PKIDIR
+ *   responder [-a ADDR] [-p PORT] [-V SECONDS] [-B SECONDS] [-W] [-L] [-s FILE] PKIDIR
  *
  * Loads PKIDIR/{inter.pem,ocsp-signer.pem,ocsp-signer.key,index.txt} (as made
  * by bench/genpki) and answers OCSP requests over HTTP/1.1 with keep-alive and
@@ -10,6 +10,11 @@
  * delegated signer: good for serials in the index (V), revoked for R, unknown
  * otherwise; thisUpdate = now - B (default 0), nextUpdate = thisUpdate + V
  * (default 86400). A CertID from another issuer gets "unauthorized".
+ *
+ * -W (renewal storm): every answer signed during the first 0.4 V seconds
+ * shares one window, thisUpdate = start - B, nextUpdate = that + V, so that
+ * every staple fetched then falls due at the same instant; later answers get
+ * windows from now as usual (and the earlier ones are signed again).
  *
  * So that the responder is never the bottleneck, the SHA-1 CertID answer of
  * every serial in the index is signed once at start-up (unless -L: lazily, on
@@ -84,6 +89,8 @@ static struct {
 	struct answer *answers;		/* cache, by CertID DER */
 	double validity;		/* nextUpdate - thisUpdate (s) */
 	double backdate;		/* now - thisUpdate (s) */
+	double start;			/* when the responder started (epoch s) */
+	double shared_until;		/* -W: answers share one window until then */
 	unsigned long long requests;	/* OCSP requests answered */
 	double first, last;		/* epoch of the first / last one */
 	const char *statsfile;		/* -s FILE */
@@ -192,7 +199,8 @@ static int sign_answer(OCSP_REQUEST *req, OCSP_CERTID *cid, unsigned char **der)
 	OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
 	OCSP_RESPONSE *resp = NULL;
 	ASN1_TIME *thisupd = NULL, *nextupd = NULL, *revtime = NULL;
-	time_t t = (time_t)(now() - R.backdate);
+	double when = now() < R.shared_until ? R.start : now();
+	time_t t = (time_t)(when - R.backdate);
 	int n = req ? OCSP_request_onereq_count(req) : 1;
 	int len = -1;
 
@@ -255,7 +263,8 @@ static struct answer *answer_for(OCSP_CERTID *cid)
 	if (keylen <= 0)
 		return NULL;
 	HASH_FIND(hh, R.answers, key, keylen, a);
-	if (a != NULL && t - a->signed_at < R.validity / 4) {
+	if (a != NULL && t - a->signed_at < R.validity / 4 &&
+	    (a->signed_at >= R.shared_until || t < R.shared_until)) {
 		OPENSSL_free(key);
 		return a;
 	}
@@ -646,14 +655,14 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 static void usage(void)
 {
 	fprintf(stderr, "usage: responder [-a ADDR] [-p PORT] [-V SECONDS] "
-	    "[-B SECONDS] [-L] [-s FILE] PKIDIR\n");
+	    "[-B SECONDS] [-W] [-L] [-s FILE] PKIDIR\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	const char *addr = "127.0.0.1", *dir;
-	int port = 0, lazy = 0, ch, fd, one = 1;
+	int port = 0, lazy = 0, shared = 0, ch, fd, one = 1;
 	char path[4096];
 	FILE *f;
 	struct sockaddr_in sin;
@@ -663,19 +672,23 @@ int main(int argc, char **argv)
 	ev_signal term_w, int_w;
 
 	R.validity = 86400;
-	while ((ch = getopt(argc, argv, "a:p:V:B:Ls:")) != -1) {
+	R.start = now();
+	while ((ch = getopt(argc, argv, "a:p:V:B:WLs:")) != -1) {
 		switch (ch) {
 		case 'a': addr = optarg; break;
 		case 'p': port = atoi(optarg); break;
 		case 'V': R.validity = atof(optarg); break;
 		case 'B': R.backdate = atof(optarg); break;
 		case 'L': lazy = 1; break;
+		case 'W': shared = 1; break;
 		case 's': R.statsfile = optarg; break;
 		default: usage();
 		}
 	}
 	if (argc - optind != 1 || R.validity < 1)
 		usage();
+	if (shared)
+		R.shared_until = R.start + 0.4 * R.validity;
 	dir = argv[optind];
 	signal(SIGPIPE, SIG_IGN);
 

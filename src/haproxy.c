@@ -987,7 +987,7 @@ int haproxy_map_conf(struct haproxy *h, const struct conf *c, char **err)
 		}
 		if (haproxy_map(h, dir, eq + 1, err) == -1)
 			goto out;
-		if (stat(eq + 1, &st) == -1)
+		if (!h->one_off && stat(eq + 1, &st) == -1)
 			log_warn("%s: HAProxy admin socket not there yet (%s); will keep trying",
 			    eq + 1, strerror(errno));
 	}

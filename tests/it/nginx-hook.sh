@@ -1,0 +1,85 @@
+#!/bin/bash
+# nginx-hook: nginx staples what ocspd writes, reloaded by --hook (issue 4).
+# The README's nginx example, with a private prefix, pid file and logs:
+#     ssl_stapling on; ssl_stapling_file <certfile>.ocsp;
+#     ocspd --hook 'nginx -s reload' DIR
+#  - first staple written before nginx starts (nginx refuses an empty or
+#    missing ssl_stapling_file): s_client -status shows it, good;
+#  - a renewed staple (ocspd restarted with --no-recycle) makes the hook
+#    reload nginx, which then serves the new one (This Update compared).
+. "$(dirname "$0")/../lib.sh"
+setup
+make_pki
+start_responder "$PKI" "$RESP_PORT"
+
+site=$T/site
+ngx=$T/nginx
+mkdir -p "$site" "$ngx/tmp"
+cp "$CERTS/good1.pem" "$site/example.pem"
+port=$(free_port)
+cat >"$ngx/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $ngx/nginx.pid;
+error_log $ngx/error.log info;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $ngx/tmp;
+	proxy_temp_path $ngx/tmp;
+	fastcgi_temp_path $ngx/tmp;
+	uwsgi_temp_path $ngx/tmp;
+	scgi_temp_path $ngx/tmp;
+	server {
+		listen 127.0.0.1:$port ssl;
+		server_name good1.test;
+		ssl_certificate     $site/example.pem;
+		ssl_certificate_key $site/example.pem;
+		ssl_stapling        on;
+		ssl_stapling_file   $site/example.pem.ocsp;
+		return 200 "ok\n";
+	}
+}
+EOF
+nginx_cmd="nginx -p $ngx -c $ngx/nginx.conf -e $ngx/error.log"
+
+served() {
+	echo | openssl s_client -connect "127.0.0.1:$port" -servername good1.test -status 2>/dev/null |
+		sed -n '/^OCSP response:/,/^---/p'
+}
+serial=$(awk '$1 == "good1" { print $2 }' "$CA/serials")
+served_good() {
+	local out
+	out=$(served)
+	printf '%s\n' "$out" | grep -q "OCSP Response Status: successful" &&
+		printf '%s\n' "$out" | grep -q "Cert Status: good" &&
+		printf '%s\n' "$out" | grep -qi "Serial Number: 0*$serial\$"
+}
+this_update_served() { served | sed -n 's/^ *This Update: //p' | head -1; }
+this_update_file() {
+	openssl ocsp -respin "$site/example.pem.ocsp" -resp_text -noverify 2>/dev/null |
+		sed -n 's/^ *This Update: //p' | head -1
+}
+
+# The first staple, before nginx starts.
+run_ocspd "$T/oneoff.log" --ca-file "$CA/root.pem" --one-off "$site"
+[ "$RC" = 0 ] || fail "--one-off exit status $RC"
+check_staple "$site/example.pem"
+$nginx_cmd >>"$T/nginx.log" 2>&1 &
+track $!
+wait_for served_good || fail "nginx does not staple a good response (served: $(served))"
+ok "nginx staples the staple ocspd wrote"
+
+sleep 1.1	# This Update has a one-second resolution
+old=$(this_update_served)
+start_ocspd "$T/ocspd.log" --ca-file "$CA/root.pem" --no-recycle --hook "$nginx_cmd -s reload" "$site"
+pid=$OCSPD_PID
+wait_log "$T/ocspd.log" "hook: done" || fail "the reload hook did not run (or failed)"
+renewed() { [ "$(this_update_file)" != "$old" ] && [ "$(this_update_served)" = "$(this_update_file)" ]; }
+wait_for renewed || fail "served This Update '$(this_update_served)', file '$(this_update_file)', before '$old'"
+served_good || fail "after the reload: not good ($(served))"
+kill -0 $pid 2>/dev/null || fail "ocspd died"
+stop_pid $pid TERM
+[ "$RC" = 0 ] || fail "ocspd exit status $RC"
+ok "renewed staple served after the hook reloaded nginx ($old -> $(this_update_served))"
+pass
