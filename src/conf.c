@@ -328,7 +328,7 @@ static const struct opt *opt_from_getopt(int ch)
 	return NULL;
 }
 
-enum conf_result conf_load(struct conf *c, int argc, char **argv, char **err)
+static enum conf_result load(struct conf *c, int argc, char **argv, char **err)
 {
 	struct option lo[NOPTS + 1];
 	char so[2 * NOPTS + 2];
@@ -418,4 +418,13 @@ enum conf_result conf_load(struct conf *c, int argc, char **argv, char **err)
 		}
 	}
 	return CONF_OK;
+}
+
+enum conf_result conf_load(struct conf *c, int argc, char **argv, char **err)
+{
+	enum conf_result r = load(c, argc, argv, err);
+
+	if (r != CONF_OK)
+		conf_free(c);
+	return r;
 }

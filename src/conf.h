@@ -51,7 +51,8 @@ enum conf_result {
 /*
  * Build the configuration: defaults, then the config file (-c FILE, or the
  * first of ~/.ocspd.conf, /etc/ocspd/ocspd.conf), then the command line.
- * On CONF_ERROR, *err says what and where (caller frees).
+ * On CONF_ERROR, *err says what and where (caller frees). Unless CONF_OK
+ * is returned, c holds nothing to free. conf_free() may be called twice.
  */
 enum conf_result conf_load(struct conf *c, int argc, char **argv, char **err);
 

@@ -255,14 +255,13 @@ static int cfg_read_crtlist(struct haproxy_cfg *cfg, const char *base,
 	FILE *f = NULL;
 	char line[8192];
 	char *w[4];
-	int rc = -1, lineno = 0;
+	int rc = -1;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		err_set(err, "%s: cannot read crt-list (%s)", path, strerror(errno));
 		goto out;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
-		lineno++;
 		if (cfg_words(line, w, 4) == 0)
 			continue;
 		if (cfg_add_crt(cfg, base, w[0], err) == -1)
@@ -285,7 +284,7 @@ int haproxy_cfg_read(const char *path, struct haproxy_cfg *cfg, char **err)
 	char line[8192];
 	char *w[64];
 	char *base = NULL;
-	int rc = -1, lineno = 0, global = 0;
+	int rc = -1, global = 0, proxy = 0;
 
 	memset(cfg, 0, sizeof(*cfg));
 	if ((f = fopen(path, "r")) == NULL) {
@@ -295,20 +294,24 @@ int haproxy_cfg_read(const char *path, struct haproxy_cfg *cfg, char **err)
 	while (fgets(line, sizeof(line), f) != NULL) {
 		int n;
 
-		lineno++;
 		if ((n = cfg_words(line, w, 64)) == 0)
 			continue;
 		if (strcmp(w[0], "global") == 0) {
 			global = 1;
+			proxy = 0;
 			continue;
 		}
-		if (strcmp(w[0], "defaults") == 0 || strcmp(w[0], "frontend") == 0 ||
-		    strcmp(w[0], "backend") == 0 || strcmp(w[0], "listen") == 0 ||
+		if (strcmp(w[0], "frontend") == 0 || strcmp(w[0], "listen") == 0) {
+			global = 0;
+			proxy = 1;	/* the sections whose bind lines serve TLS clients */
+			continue;
+		}
+		if (strcmp(w[0], "defaults") == 0 || strcmp(w[0], "backend") == 0 ||
 		    strcmp(w[0], "peers") == 0 || strcmp(w[0], "resolvers") == 0 ||
 		    strcmp(w[0], "userlist") == 0 || strcmp(w[0], "program") == 0 ||
 		    strcmp(w[0], "ring") == 0 || strcmp(w[0], "mailers") == 0 ||
 		    strcmp(w[0], "cache") == 0 || strcmp(w[0], "http-errors") == 0) {
-			global = 0;
+			global = proxy = 0;
 			continue;
 		}
 		if (global && n >= 3 && strcmp(w[0], "stats") == 0 && strcmp(w[1], "socket") == 0) {
@@ -335,7 +338,7 @@ int haproxy_cfg_read(const char *path, struct haproxy_cfg *cfg, char **err)
 				goto nomem;
 			continue;
 		}
-		if (!global && strcmp(w[0], "bind") == 0) {
+		if (proxy && strcmp(w[0], "bind") == 0) {
 			for (int i = 1; i + 1 < n; i++) {
 				if (strcmp(w[i], "crt") == 0) {
 					if (cfg_add_crt(cfg, base, w[++i], err) == -1)

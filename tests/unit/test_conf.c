@@ -339,7 +339,7 @@ static void test_bad_values(void **state)
 	expect_error("refresh-interval", "--refresh-interval", "0", "/certs", NULL);
 	expect_error("refresh-interval", "-r", "-5", "/certs", NULL);
 	expect_error("minimum-validity", "--minimum-validity", "10x", "/certs", NULL);
-	expect_error("renewal-threads", "-t", "0", "/certs", NULL);
+	expect_error("renewal-threads", "-t", "-1", "/certs", NULL);
 	expect_error("renewal-threads", "-t", "two", "/certs", NULL);
 	expect_error("timeout", "--timeout", "", "/certs", NULL);
 	expect_error("haproxy-sockets", "-s", "/run/haproxy.sock", "/certs", NULL);
