@@ -401,8 +401,8 @@ static enum conf_result load(struct conf *c, int argc, char **argv, char **err)
 	for (int i = optind; i < argc; i++)
 		strlist_add(&c->cert_paths, argv[i], strlen(argv[i]));
 
-	if (c->cert_paths.n == 0) {
-		err_set(err, "no certificate paths given (use -p PATH or a positional PATH; see --help)");
+	if (c->cert_paths.n == 0 && c->haproxy_config.n == 0) {
+		err_set(err, "no certificate paths given (use -p PATH, a positional PATH or --haproxy-config; see --help)");
 		return CONF_ERROR;
 	}
 	if (c->extensions.n == 0) {

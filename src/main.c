@@ -8,6 +8,7 @@
 #include "conf.h"
 #include "deliver.h"
 #include "fetch.h"
+#include "haproxy.h"
 #include "log.h"
 #include "renew.h"
 #include "store.h"
@@ -73,6 +74,28 @@ fail:
 	return NULL;
 }
 
+/*
+ * Loads the configuration; without --cert-paths, watches the crt paths of
+ * the --haproxy-config files. Returns conf_load's result, with *err.
+ */
+static enum conf_result load_conf(struct conf *c, int argc, char **argv, char **err)
+{
+	enum conf_result r = conf_load(c, argc, argv, err);
+
+	if (r != CONF_OK || c->cert_paths.n > 0)
+		return r;
+	if (haproxy_config_crts(&c->haproxy_config, &c->cert_paths, err) == -1) {
+		conf_free(c);
+		return CONF_ERROR;
+	}
+	if (c->cert_paths.n == 0) {
+		err_set(err, "the haproxy-config files name no crt paths to watch");
+		conf_free(c);
+		return CONF_ERROR;
+	}
+	return CONF_OK;
+}
+
 static int busy(const struct daemon *d)
 {
 	return renew_busy(d->renew) || store_pending(d->store) || fetch_pending(d->fetch) ||
@@ -109,7 +132,7 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (conf_load(&nc, d->argc, d->argv, &err) != CONF_OK ||
+	if (load_conf(&nc, d->argc, d->argv, &err) != CONF_OK ||
 	    log_setup(log_level_of(&nc), nc.syslog, nc.logdir, &err) == -1 ||
 	    (nt = trust_load(&nc, &err)) == NULL ||
 	    (nd = deliver_new(d->loop, &nc, renew_foreach, d->renew, &err)) == NULL) {
@@ -173,7 +196,7 @@ int main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.argc = argc;
 	d.argv = argv;
-	switch (conf_load(&d.conf, argc, argv, &err)) {
+	switch (load_conf(&d.conf, argc, argv, &err)) {
 	case CONF_OK:
 		break;
 	case CONF_EXIT_OK:
