@@ -125,6 +125,10 @@ int main(int argc, char **argv)
 	t0 = now();
 	for (size_t i = 0; i < n; i++)
 		haproxy_push(h, st[i].path, st[i].der, st[i].len);
+	if (n > 0 && haproxy_busy(h) == 0) {
+		fprintf(stderr, "haproxy-push: not connected to %s\n", argv[2]);
+		goto out;
+	}
 	if (drain(loop, h) == -1) {
 		fprintf(stderr, "haproxy-push: HAProxy did not answer everything in 600 s\n");
 		goto out;

@@ -50,7 +50,8 @@ stop
 # Matches "/name.pem: " so that relative and absolute paths both work.
 said() {
 	grep -F -- "/$1: " "$demo/ocspd.log" | tail -n 1 |
-		sed -e "s|^.*/$1: ||" | cut -c 1-70
+		sed -e "s|^.*/$1: ||" \
+			-e 's/^staple \([a-z]*\) (good, .*renew at \(.*\))$/staple \1, renew at \2/' | cut -c 1-64
 }
 
 echo

@@ -34,6 +34,8 @@ struct wdir {
 	int wd;				/* inotify watch descriptor */
 	char *path;			/* directory, owned */
 	int scanned;			/* a watched directory, not just a file's parent */
+	ino_t ino;			/* the directory as last looked at: */
+	struct timespec mtime;		/* a change inotify missed shows here */
 	UT_hash_handle hh;		/* by wd */
 };
 
@@ -48,7 +50,16 @@ struct watch {
 	struct known *files;		/* every certificate file we know */
 	struct wdir *dirs;		/* every watched directory */
 	unsigned gen;			/* current scan generation */
+	int healthy;			/* inotify watches every directory */
+	unsigned ticks;			/* rescan timer expiries */
 };
+
+/*
+ * With inotify healthy, a timer tick only stats the watched directories and
+ * rescans everything when one of them changed behind inotify's back, and
+ * every WATCH_FULL_EVERY ticks anyway. Without inotify, every tick rescans.
+ */
+#define WATCH_FULL_EVERY 30
 
 /* ---------------------------------------------------------------- filter */
 
@@ -148,6 +159,32 @@ static void check_path(struct watch *w, const char *path, int check_ext)
 		forget(w, k);
 }
 
+/* Notes the directory's identity and mtime now. 0, or -1 when it is gone. */
+static int remember_dir(struct wdir *d)
+{
+	struct stat st;
+
+	if (d->path == NULL || stat(d->path, &st) == -1)
+		return -1;
+	d->ino = st.st_ino;
+	d->mtime = st.st_mtim;
+	return 0;
+}
+
+/* True when a watched directory differs from how it was last seen. */
+static int dirs_changed(struct watch *w)
+{
+	struct wdir *d, *tmp;
+	struct stat st;
+
+	HASH_ITER(hh, w->dirs, d, tmp) {
+		if (d->path == NULL || stat(d->path, &st) == -1 || st.st_ino != d->ino ||
+		    st.st_mtim.tv_sec != d->mtime.tv_sec || st.st_mtim.tv_nsec != d->mtime.tv_nsec)
+			return 1;
+	}
+	return 0;
+}
+
 static void add_inotify(struct watch *w, const char *dir, int scanned)
 {
 	struct wdir *d;
@@ -157,13 +194,16 @@ static void add_inotify(struct watch *w, const char *dir, int scanned)
 		return;
 	if ((wd = inotify_add_watch(w->ifd, dir, WATCH_MASK)) == -1) {
 		log_warn("%s: cannot watch with inotify (%s); relying on the rescan", dir, strerror(errno));
+		w->healthy = 0;
 		return;
 	}
 	HASH_FIND_INT(w->dirs, &wd, d);
 	if (d != NULL) {
 		d->scanned |= scanned;
-		if (strcmp(d->path, dir) == 0)
+		if (strcmp(d->path, dir) == 0) {
+			remember_dir(d);
 			return;
+		}
 		free(d->path);
 	} else {
 		if ((d = calloc(1, sizeof(*d))) == NULL)
@@ -173,6 +213,7 @@ static void add_inotify(struct watch *w, const char *dir, int scanned)
 	}
 	d->scanned |= scanned;
 	d->path = strdup(dir);
+	remember_dir(d);
 }
 
 static void scan_dir(struct watch *w, const char *dir, int depth)
@@ -227,6 +268,7 @@ void watch_rescan(struct watch *w)
 
 	if (++w->gen == 0)
 		w->gen = 1;
+	w->healthy = w->ifd != -1;
 	for (int i = 0; i < w->c->cert_paths.n; i++) {
 		const char *p = w->c->cert_paths.v[i];
 
@@ -287,6 +329,7 @@ static void on_inotify(struct ev_loop *loop, ev_io *io, int revents)
 			}
 			if (e->len == 0)
 				continue;
+			remember_dir(d);
 			if (e->mask & IN_ISDIR) {
 				rescan |= w->c->recursive;
 				continue;
@@ -313,9 +356,12 @@ static void on_inotify(struct ev_loop *loop, ev_io *io, int revents)
 
 static void on_rescan(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	struct watch *w = t->data;
+
 	(void)loop;
 	(void)revents;
-	watch_rescan(t->data);
+	if (!w->healthy || ++w->ticks % WATCH_FULL_EVERY == 0 || dirs_changed(w))
+		watch_rescan(w);
 }
 
 /* (Re)creates the inotify instance and the rescan timer for w->c. */

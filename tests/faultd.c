@@ -11,7 +11,8 @@
  * fault, so one faultd serves every case: a leaf whose AIA OCSP URL is
  * http://127.0.0.1:PORT/revoked gets revoked answers, both for GET
  * (/revoked/<base64 request>) and POST (/revoked). -m MODE answers every
- * request in that mode whatever its path (to fetch good staples first).
+ * request in that mode whatever its path (to fetch good staples first; then
+ * a path without a mode, "/<base64 request>", works too).
  *
  * The certificates a fault needs beyond the issuer (an unrelated CA, a
  * responder without the OCSPSigning EKU, an expired responder) are made in
@@ -599,12 +600,14 @@ static void serve_one(int fd, const struct pki *p, int forced, int validity)
 	rest = path + mlen;
 	if (*rest == '/')
 		rest++;
+	for (i = 0; i < F_COUNT; i++)
+		if (strcmp(mode, faults[i].name) == 0)
+			break;
 	if (forced >= 0) {
 		f = (enum fault)forced;
+		if (i == F_COUNT)
+			rest = path;	/* no mode in the path: all of it is the request */
 	} else {
-		for (i = 0; i < F_COUNT; i++)
-			if (strcmp(mode, faults[i].name) == 0)
-				break;
 		if (i == F_COUNT) {
 			fprintf(stderr, "faultd: no such mode \"%s\" (%s)\n", mode, method);
 			send_body(fd, 400, "Bad Request", "text/plain", "no such mode\n", 13);

@@ -248,8 +248,14 @@ dump_logs() {
 	[ -n "$T" ] || return 0
 	for f in "$T"/*.log; do
 		[ -f "$f" ] || continue
-		echo "---- ${f#"$T"/} (last 60 lines)"
-		tail -n 60 "$f"
+		case $f in
+		*/responder-*.log)
+			echo "---- ${f#"$T"/}: $(responder_requests "$f") requests; last lines:"
+			tail -n 3 "$f" ;;
+		*)
+			echo "---- ${f#"$T"/} (last 60 lines)"
+			tail -n 60 "$f" ;;
+		esac
 	done
 }
 

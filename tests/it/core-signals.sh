@@ -3,7 +3,8 @@
 #  - SIGHUP re-reads the config file: a directory added to cert-paths is
 #    watched and stapled; the daemon keeps running and keeps its staples;
 #  - a broken config on SIGHUP is reported and the daemon keeps the old one;
-#  - SIGTERM while fetching exits 0 with no temporary file left.
+#  - SIGTERM while fetching, or while requests hang, exits 0 with no
+#    temporary file left.
 . "$(dirname "$0")/../lib.sh"
 setup
 LEAVES=12 make_pki
@@ -72,4 +73,18 @@ for s in "$T"/many/*.ocsp; do
 	case $st in good | empty) ;; *) fail "$(basename "$s") is $st after SIGTERM" ;; esac
 done
 ok "SIGTERM during fetches: exit 0, complete staples only"
+
+# 6. SIGTERM while every request hangs (responder stopped): exit 0 promptly.
+mkdir "$T/hung"
+for i in $(seq 1 6); do cp "$CERTS/leaf$i.pem" "$T/hung/"; done
+kill -STOP "$RESP_PID"
+start_ocspd "$T/ocspd-hung.log" --ca-file "$CA/root.pem" "$T/hung"
+wait_log "$T/ocspd-hung.log" "watching" || fail "ocspd did not start on hung/"
+sleep 1
+stop_pid $OCSPD_PID TERM
+kill -CONT "$RESP_PID"
+[ "$RC" = 0 ] || fail "SIGTERM with requests in flight: exit status $RC"
+leftover=$(find "$T/hung" -name '*ocspd-tmp*')
+[ -z "$leftover" ] || fail "temporary files left: $leftover"
+ok "SIGTERM with requests in flight: exit 0"
 pass

@@ -1,0 +1,125 @@
+#!/bin/bash
+# bench/haproxy-push.sh — how fast ocspd hands staples to one HAProxy (issue 4).
+#
+# Makes N certificates (bench/genpki, one shared key), has ocspd fetch a staple
+# for each from bench/responder (--one-off; HAProxy must find a .ocsp file at
+# load time for "set ssl ocsp-response" to be accepted), starts one HAProxy
+# 2.6 serving all N, then pushes all N staples through src/haproxy.c twice:
+#   pipelined   every command written back to back, answers matched in order
+#   serial      one command per round trip (OCSPD_HAPROXY_SERIAL=1), the way a
+#               "socat per staple" script or a naive client would do it
+# and prints seconds, staples/s and the ratio. Every answer is checked: a
+# run with any error line fails.
+#
+# Knobs: N (10000), BENCH_WORK (bench/build/haproxy-push; removed unless
+# BENCH_KEEP=1), OCSPD (../ocspd).
+set -u
+cd "$(dirname "$0")"
+BENCH=$PWD
+ROOT=$(cd .. && pwd)
+N=${N:-10000}
+WORK=${BENCH_WORK:-$BENCH/build/haproxy-push}
+OCSPD=${OCSPD:-$ROOT/ocspd}
+B=$BENCH/build
+PIDS=""
+
+die() { echo "haproxy-push: $*" >&2; exit 1; }
+say() { echo "haproxy-push: $*" >&2; }
+cleanup() {
+	local p
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do wait "$p" 2>/dev/null; done
+	if [ "${BENCH_KEEP:-0}" != 1 ] && [ -d "$WORK" ]; then rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+make -s -C "$ROOT" ocspd >&2 || die "cannot build ocspd"
+make -s -C "$BENCH" build/genpki build/responder >&2 || die "cannot build genpki/responder"
+cc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -iquote "$ROOT/src" \
+	-o "$B/haproxy-push-client" haproxy-push.c "$ROOT/build/haproxy.o" "$ROOT/build/log.o" \
+	-lev -lssl -lcrypto || die "cannot build haproxy-push"
+
+rm -rf "$WORK"
+mkdir -p "$WORK"
+PORT=$(free_port)
+say "genpki: $N certificates"
+"$B/genpki" -n "$N" "$WORK/pki" "http://127.0.0.1:$PORT/" 2>"$WORK/genpki.log" || die "genpki failed"
+"$B/responder" -p "$PORT" "$WORK/pki" >"$WORK/responder.out" 2>"$WORK/responder.log" &
+PIDS="$PIDS $!"
+for _ in $(seq 100); do grep -q ready "$WORK/responder.out" && break; sleep 0.1; done
+grep -q ready "$WORK/responder.out" || die "responder did not start"
+
+certs=$WORK/pki/certs
+say "ocspd --one-off: fetching $N staples"
+t0=$(date +%s.%N)
+"$OCSPD" --one-off -q --ca-file "$WORK/pki/root.pem" "$certs" 2>"$WORK/ocspd.log" ||
+	die "ocspd --one-off failed: $(tail -3 "$WORK/ocspd.log")"
+t1=$(date +%s.%N)
+have=$(find "$certs" -name '*.pem.ocsp' -size +0 | wc -l)
+[ "$have" = "$N" ] || die "only $have of $N staples on disk"
+
+sock=$WORK/admin.sock
+hport=$(free_port)
+cat >"$WORK/haproxy.cfg" <<CFG
+global
+	stats socket $sock level admin
+	tune.ssl.cachesize 1000
+defaults
+	mode http
+	timeout connect 5s
+	timeout client 30s
+	timeout server 30s
+frontend tls
+	bind 127.0.0.1:$hport ssl crt $certs
+	http-request return status 200 content-type text/plain string ok
+CFG
+say "haproxy: loading $N certificates"
+t2=$(date +%s.%N)
+haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
+HPID=$!
+PIDS="$PIDS $HPID"
+for _ in $(seq 6000); do
+	[ -S "$sock" ] && echo "show info" | python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"show info\n")
+sys.exit(0 if b"Pid: " in s.recv(4096) else 1)' "$sock" 2>/dev/null && break
+	kill -0 $HPID 2>/dev/null || die "haproxy died: $(tail -3 "$WORK/haproxy.log")"
+	sleep 0.1
+done
+t3=$(date +%s.%N)
+rss=$(awk '/VmRSS/ { print int($2 / 1024) }' /proc/$HPID/status)
+
+run() {	# LABEL [ENV...]: one push run; sets SECS
+	local label=$1 out errs
+	shift
+	out=$(env "$@" "$B/haproxy-push-client" "$certs" "$sock" 2>"$WORK/push-$label.log") ||
+		die "$label: $(tail -3 "$WORK/push-$label.log")"
+	errs=$(grep -c "error" "$WORK/push-$label.log")
+	[ "$errs" = 0 ] || die "$label: $errs errors, e.g. $(grep -m1 error "$WORK/push-$label.log")"
+	SECS=$(printf '%s\n' "$out" | sed -n 's/.* in \([0-9.]*\) s.*/\1/p')
+	printf '%s\n' "$out" | grep -q "^pushed $N staples" || die "$label: $out"
+}
+run pipelined
+P=$SECS
+run serial OCSPD_HAPROXY_SERIAL=1
+S=$SECS
+run pipelined2
+P2=$SECS
+
+# What a client gets afterwards: one certificate, checked end to end.
+echo | openssl s_client -connect "127.0.0.1:$hport" -servername leaf00001.bench -status 2>/dev/null |
+	grep -q "Cert Status: good" || say "warning: s_client did not see a good staple for leaf00001 (SNI name may differ)"
+
+calc() { python3 -c "print($1)"; }
+printf '\nHAProxy staple push, %d certificates, one HAProxy 2.6 (RSS %s MiB after loading)\n' "$N" "$rss"
+printf '%-34s %10s %12s\n' "step" "seconds" "staples/s"
+printf '%-34s %10.2f %12.0f\n' "ocspd --one-off (fetch+verify+store)" "$(calc "$t1 - $t0")" "$(calc "$N / ($t1 - $t0)")"
+printf '%-34s %10.2f %12s\n' "haproxy start with $N certs" "$(calc "$t3 - $t2")" "-"
+printf '%-34s %10.3f %12.0f\n' "push, serial (1 cmd / round trip)" "$S" "$(calc "$N / $S")"
+printf '%-34s %10.3f %12.0f\n' "push, pipelined" "$P" "$(calc "$N / $P")"
+printf '%-34s %10.3f %12.0f\n' "push, pipelined (again)" "$P2" "$(calc "$N / $P2")"
+printf 'pipelined is %.1fx faster than serial\n' "$(calc "$S / min($P, $P2)")"
