@@ -84,7 +84,7 @@ peak_rss_mb() { awk '/VmHWM/ {printf "%.1f\n", $2 / 1024}' /proc/"$1"/status 2>/
 cpu_s() { awk -v t="$(getconf CLK_TCK)" '{print ($14 + $15) / t}' /proc/"$1"/stat 2>/dev/null; }
 now() { date +%s.%N; }
 calc() { awk -v OFMT=%.6f -v CONVFMT=%.6f "BEGIN {print $*}"; }
-fmt() { awk -v v="$2" "BEGIN {printf \"$1\", v}"; }
+r2() { printf '%.2f' "$1"; }
 
 # staples DIR: number of non-empty .ocsp files in DIR.
 staples() { find "$1" -maxdepth 1 -name '*.ocsp' -size +0 | wc -l; }
@@ -106,7 +106,7 @@ stop_daemon() {
 	wait "$DAEMON_PID" 2>/dev/null
 	DAEMON_PID=""
 }
-# Waits until the daemon's CPU time stops growing (2 quiet seconds), max $1 s.
+# Waits until the daemon's CPU time stops growing (3 quiet seconds, then 5 more), max $1 s.
 settle() {
 	local prev cur quiet=0
 	prev=$(cpu_s "$DAEMON_PID")
@@ -115,7 +115,7 @@ settle() {
 		cur=$(cpu_s "$DAEMON_PID")
 		if awk "BEGIN {exit !($cur - $prev < 0.02)}"; then quiet=$((quiet + 1)); else quiet=0; fi
 		prev=$cur
-		[ $quiet -ge 2 ] && return 0
+		[ $quiet -ge 3 ] && sleep 5 && return 0
 	done
 	return 1
 }
@@ -141,7 +141,7 @@ ls "$BIG" | sort | head -n "$BASELINE_N" | (cd "$BIG" && xargs -r cp -t "$WORK/b
 sync
 G_WALL=$(field wall "$WORK/genpki.m")
 row "setup: genpki" "$TOTAL" "$G_WALL" "$(calc "$TOTAL / $G_WALL" | xargs printf '%.0f')" \
-	"$(calc "$(field user "$WORK/genpki.m") + $(field sys "$WORK/genpki.m")")" \
+	"$(r2 "$(calc "$(field user "$WORK/genpki.m") + $(field sys "$WORK/genpki.m")")")" \
 	"$(calc "$(field maxrss_kb "$WORK/genpki.m") / 1024" | xargs printf '%.1f')" "-" "test PKI (EC P-256)"
 
 say "starting the responder on port $PORT (pre-signs $TOTAL answers)"
@@ -156,7 +156,7 @@ cold() {
 	"$B/measure" -o "$m" "$OCSPD" --one-off --no-recycle -q --ca-file "$CA" "$dir" 2>"$log"
 	rc=$?
 	r1=$(requests)
-	wall=$(field wall "$m"); cpu=$(calc "$(field user "$m") + $(field sys "$m")")
+	wall=$(field wall "$m"); cpu=$(r2 "$(calc "$(field user "$m") + $(field sys "$m")")")
 	rss=$(calc "$(field maxrss_kb "$m") / 1024" | xargs printf '%.1f')
 	rate=$(calc "$count / $wall" | xargs printf '%.0f')
 	n=$(staples "$dir")
@@ -186,7 +186,7 @@ rc=$?
 r1=$(requests)
 m=$WORK/warm.m; wall=$(field wall "$m")
 row "warm start (recycle)" "$BENCH_N" "$wall" "$(calc "$BENCH_N / $wall" | xargs printf '%.0f')" \
-	"$(calc "$(field user "$m") + $(field sys "$m")")" \
+	"$(r2 "$(calc "$(field user "$m") + $(field sys "$m")")")" \
 	"$(calc "$(field maxrss_kb "$m") / 1024" | xargs printf '%.1f')" \
 	"$([ "$rc" -eq 0 ] && echo ok || echo FAILED)" "exit $rc, $((r1 - r0)) requests (0 expected)"
 
@@ -206,7 +206,7 @@ good=$(grep -c ': good$' "$WORK/baseline.log")
 RATIO=$(calc "$COLD_RATE / $BASE_RATE" | xargs printf '%.1f')
 target="ok"; awk "BEGIN {exit !($RATIO >= 30)}" || target="MISSED >=30x"
 row "baseline: openssl ocsp loop" "$BASELINE_N" "$wall" "$(printf '%.0f' "$BASE_RATE")" \
-	"$(calc "$(field user "$m") + $(field sys "$m")")" \
+	"$(r2 "$(calc "$(field user "$m") + $(field sys "$m")")")" \
 	"$(calc "$(field maxrss_kb "$m") / 1024" | xargs printf '%.1f')" \
 	"$target" "$good/$BASELINE_N good; ocspd cold start is ${RATIO}x faster"
 

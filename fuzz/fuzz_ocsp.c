@@ -5,6 +5,7 @@
  * responses reach the signature, signer, CertID and time checks.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -58,6 +59,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	rc = ocsp_verify(data, size, id, issuer, FIXTURE_NOW, &res, &err);
+	if (getenv("FUZZ_VERBOSE") != NULL)	/* to see what a seed reaches */
+		fprintf(stderr, "ocsp_verify: %d, status %d (%s)\n", rc, (int)res.status,
+		    err != NULL ? err : "verified");
 	if (rc == 0 && res.status != OCSP_ST_GOOD && res.status != OCSP_ST_REVOKED &&
 	    res.status != OCSP_ST_UNKNOWN)
 		abort();

@@ -482,8 +482,11 @@ static int cmd_str(struct haproxy_sock *s, enum cmd_kind kind, const char *line)
 	return cmd_queue(s, kind, NULL, NULL, line, strlen(line), NULL, 0, NULL, 0);
 }
 
-/* Closes the connection; retries later (or gives up with --one-off). */
-static void sock_lost(struct haproxy_sock *s, const char *why, double delay)
+/*
+ * Closes the connection; retries after delay (< 0: the backoff), or gives up
+ * with --one-off. expected: we closed it on purpose, no warning.
+ */
+static void sock_lost_as(struct haproxy_sock *s, const char *why, double delay, int expected)
 {
 	struct haproxy *h = s->h;
 	int unanswered = s->pending;
@@ -512,7 +515,9 @@ static void sock_lost(struct haproxy_sock *s, const char *why, double delay)
 	}
 	s->failures = was_up ? 0 : s->failures + 1;
 	/* Say it once, and again only when the backoff has reached its cap. */
-	if (was_up)
+	if (was_up && expected)
+		log_debug("%s: reconnecting (%s)", s->path, why);
+	else if (was_up)
 		log_warn("%s: HAProxy admin connection lost (%s)%s; reconnecting, then pushing "
 		    "every staple again", s->path, why,
 		    unanswered > 0 ? " with staples unconfirmed" : "");
@@ -526,6 +531,11 @@ static void sock_lost(struct haproxy_sock *s, const char *why, double delay)
 		log_debug("%s: reconnect in %.1f s (%s)", s->path, delay, why);
 	ev_timer_set(&s->timer, delay, 0.);
 	ev_timer_start(h->loop, &s->timer);
+}
+
+static void sock_lost(struct haproxy_sock *s, const char *why, double delay)
+{
+	sock_lost_as(s, why, delay, 0);
 }
 
 /* Pushes one staple to s only (foreach callback after a reconnect). */
@@ -670,7 +680,7 @@ static void on_probe(struct haproxy_sock *s, const char *a, size_t len)
 	if (memmem(a, len, "\nStopping: 1", 12) != NULL) {
 		log_info("%s: HAProxy process %ld is stopping; reconnecting to its successor",
 		    s->path, pid);
-		sock_lost(s, "process stopping", 0.05);
+		sock_lost_as(s, "process stopping", 0.05, 1);
 	}
 }
 

@@ -88,11 +88,14 @@ struct renew {
 	struct issuer *issuers;		/* by fingerprint */
 	struct cert *removed;		/* removed with work in flight */
 	struct flight *flights;		/* requests in flight, by URL + request */
+	struct job *jobs;		/* jobs handed to workers or the store */
 	int busy;			/* certificates not CERT_IDLE */
 };
 
 /* Work handed to a worker thread: inputs copied, outputs filled there. */
 struct job {
+	struct renew *r;		/* owner: frees jobs still out at exit */
+	struct job *next, *prev;	/* in renew.jobs */
 	struct cert *c;			/* back to the loop thread */
 	char *path;			/* copy of c->path */
 	X509_STORE *trust;		/* shared, thread-safe for verification */
@@ -305,10 +308,32 @@ static void attempt_failed(struct cert *c, const char *reason)
 
 /* ---------------------------------------------------------------- parse */
 
+/* A job for c, linked into r->jobs until job_free. NULL when out of memory. */
+static struct job *job_new(struct cert *c)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return NULL;
+	j->r = c->r;
+	j->c = c;
+	j->next = j->r->jobs;
+	if (j->next != NULL)
+		j->next->prev = j;
+	j->r->jobs = j;
+	return j;
+}
+
 static void job_free(struct job *j)
 {
 	if (j == NULL)
 		return;
+	if (j->prev != NULL)
+		j->prev->next = j->next;
+	else
+		j->r->jobs = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
 	free(j->path);
 	X509_STORE_free(j->trust);
 	bundle_free(j->b);
@@ -409,15 +434,14 @@ out:
 
 static void start_parse(struct cert *c)
 {
-	struct job *j = calloc(1, sizeof(*j));
+	struct job *j = job_new(c);
 
 	if (j == NULL || (j->path = strdup(c->path)) == NULL) {
-		free(j);
+		job_free(j);
 		log_err("%s: out of memory", c->path);
 		return;
 	}
 	ev_timer_stop(c->r->loop, &c->timer);
-	j->c = c;
 	j->trust = c->r->trust;
 	X509_STORE_up_ref(j->trust);
 	j->now = now_s();
@@ -549,13 +573,12 @@ static void on_fetched(struct cert *c, const unsigned char *body, size_t len, co
 		next_url(c, err);
 		return;
 	}
-	if ((j = calloc(1, sizeof(*j))) == NULL || (copy = malloc(len ? len : 1)) == NULL) {
-		free(j);
+	if ((j = job_new(c)) == NULL || (copy = malloc(len ? len : 1)) == NULL) {
+		job_free(j);
 		next_url(c, "out of memory");
 		return;
 	}
 	memcpy(copy, body, len);
-	j->c = c;
 	j->now = now_s();
 	j->body = copy;
 	j->body_len = len;
@@ -748,6 +771,11 @@ void renew_free(struct renew *r)
 	}
 	struct flight *fl, *fltmp;
 
+	while (r->jobs != NULL) {
+		free((void *)r->jobs->body);	/* a verify job's response, not yet verified */
+		r->jobs->body = NULL;
+		job_free(r->jobs);
+	}
 	HASH_ITER(hh, r->flights, fl, fltmp) {
 		HASH_DEL(r->flights, fl);
 		free(fl->waiters);

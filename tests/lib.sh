@@ -6,7 +6,8 @@
 # is killed by pid when the test exits; $T is removed unless KEEP=1.
 #
 #   setup                       make $T; export HOME=$T/home; set the EXIT trap
-#   track PID...                kill these pids at exit
+#   track PID...                kill these pids at exit (TERM, then KILL after 5 s)
+#   track_group PGID...         SIGKILL these process groups at exit
 #   free_port                   print a TCP port free on 127.0.0.1 right now
 #   make_pki [URL...]           tests/pki.sh $T/pki URL...; sets PKI CA CERTS
 #                               (default URL: http://127.0.0.1:$RESP_PORT/ with
@@ -18,8 +19,9 @@
 #                               Signer: $RSIGNER/$RKEY (default DIR/ca/ocsp.pem/key).
 #                               (openssl 3.0 -port binds all interfaces: *:PORT;
 #                               it has no option to bind 127.0.0.1 only.)
-#   stop_responder [PID]        kill it and wait for it
+#   stop_responder [PID]        SIGKILL its process group (default $RESP_PID), wait
 #   responder_requests [LOG]    number of requests the responder has received
+#                               (not with -multi: openssl then logs to syslog)
 #   wait_for [-t SECS] CMD...   run CMD every 0.1 s until it succeeds; 1 after
 #                               SECS (default $WAIT or 20)
 #   start_ocspd LOG ARGS...     $OCSPD ARGS in the background, stderr+stdout to
@@ -51,16 +53,25 @@ fi
 TEST_NAME=$(basename "$0" .sh)
 WAIT=${WAIT:-20}
 PIDS=""
+PGROUPS=""
 T=""
-# LeakSanitizer cannot run under ptrace (some sandboxes); stay quiet about it then.
+# The sanitizer build stops at the first report; pass() also greps the logs for one.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 track() { PIDS="$PIDS $*"; }
 
+# A process that may lead its own process group: at exit the whole group gets
+# SIGKILL (or the process alone when it has no group of its own).
+track_group() { PGROUPS="$PGROUPS $*"; }
+
 cleanup() {
 	local rc=$? p n
 	trap - EXIT INT TERM
+	for p in $PGROUPS; do
+		kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	for p in $PIDS; do
 		n=0
@@ -130,25 +141,31 @@ start_responder() {
 		case $a in -nmin | -ndays) validity="" ;; esac
 	done
 	RESP_LOG=$T/responder-$port.log
+	# With -multi N, openssl puts itself in its own process group (pgid = pid),
+	# ignores SIGTERM and logs to syslog; its children would outlive a killed
+	# parent, so the group is killed by its id (see cleanup).
 	# shellcheck disable=SC2086
 	openssl ocsp -index "$dir/ca/index.txt" -port "$port" \
 		-rsigner "${RSIGNER:-$dir/ca/ocsp.pem}" -rkey "${RKEY:-$dir/ca/ocsp.key}" \
 		-CA "$dir/ca/inter.pem" $validity "$@" >>"$RESP_LOG" 2>&1 &
 	RESP_PID=$!
-	track $RESP_PID
-	wait_for grep -q "waiting for OCSP client connections" "$RESP_LOG" ||
+	track_group $RESP_PID
+	# Ready once it listens; stop waiting at once if it died (port taken, bad file).
+	# "ACCEPT <addr> PID=<pid>" is printed once it listens (also with -multi).
+	wait_for eval 'grep -q "^ACCEPT .*PID=$RESP_PID\$" "$RESP_LOG" || ! kill -0 $RESP_PID 2>/dev/null' ||
 		fail "openssl ocsp responder on port $port did not start"
-	kill -0 $RESP_PID 2>/dev/null || fail "openssl ocsp responder on port $port died"
+	kill -0 $RESP_PID 2>/dev/null || fail "openssl ocsp responder on port $port died: $(tail -n 3 "$RESP_LOG")"
 }
 
 stop_responder() {
 	local p=${1:-$RESP_PID}
-	kill "$p" 2>/dev/null
+	kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null
 	wait "$p" 2>/dev/null
 	return 0
 }
 
-# openssl 3.0 logs "ocsp: Received request, 1st line: ..." on stderr for each request.
+# openssl 3.0 logs "ocsp: Received request, 1st line: ..." on stderr for each
+# request -- but not with -multi N (it logs to syslog then): count without -multi.
 responder_requests() {
 	local n
 	n=$(grep -c "Received request" "${1:-$RESP_LOG}" 2>/dev/null)
