@@ -45,7 +45,7 @@ internalerror|1|internalerror|internal error
 unauthorized|1|unauthorized
 malformed|1|malformed
 sigrequired|1|sigrequired|sig required
-unrelated|1|signer|signature|issued|responder|trust
+unrelated|1|signer|signed|signature|issu|responder|trust
 noeku|1|OCSPSigning|EKU|usage
 expired|1|expired|not valid
 badsig|1|signature
@@ -137,7 +137,10 @@ while IFS='|' read -r mode code rest; do
 			# "<cert>: <url>: <reason>", or for revoked "<cert>: certificate revoked (... <url>)"
 			line=$(grep -F -- "$cert: " "$T/a-$mode.log" | grep -F -- "$url" | head -1)
 			[ -n "$line" ] || { bad "$mode: no log line naming $cert and $url"; continue 2; }
-			echo "$line" | grep -Eqi -- "$reason" ||
+			# The reason alone: neither the path nor the URL (which name the fault).
+			why=${line#*"$cert: "}
+			why=${why//"$url"/}
+			echo "$why" | grep -Eqi -- "$reason" ||
 				{ bad "$mode: log line does not give the reason /$reason/: $line"; continue 2; }
 		done
 	else
@@ -146,7 +149,7 @@ while IFS='|' read -r mode code rest; do
 		if [ -n "$reason" ]; then
 			url=${rest##*|}
 			url=${url%% *}
-			grep -F -- "$cert: $url" "$T/a-$mode.log" | grep -Eqi -- "$reason" ||
+			grep -F -- "$cert: $url: " "$T/a-$mode.log" | sed "s|.*$url: ||" | grep -Eqi -- "$reason" ||
 				{ bad "$mode: no log line for the failing first URL $url"; continue; }
 		fi
 	fi
