@@ -405,6 +405,14 @@ static enum conf_result load(struct conf *c, int argc, char **argv, char **err)
 		err_set(err, "no certificate paths given (use -p PATH, a positional PATH or --haproxy-config; see --help)");
 		return CONF_ERROR;
 	}
+	/* "dir/" and "dir" are one path: certificate names must not depend on it. */
+	for (int i = 0; i < c->cert_paths.n; i++) {
+		char *p = c->cert_paths.v[i];
+		size_t n = strlen(p);
+
+		while (n > 1 && p[n - 1] == '/')
+			p[--n] = '\0';
+	}
 	if (c->extensions.n == 0) {
 		err_set(err, "file-extensions: the list is empty");
 		return CONF_ERROR;

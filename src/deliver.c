@@ -21,6 +21,7 @@ struct deliver *deliver_new(struct ev_loop *loop, const struct conf *c,
 		goto nomem;
 	if ((d->haproxy = haproxy_new(loop, c->one_off, foreach, ctx)) == NULL)
 		goto nomem;
+	haproxy_set_probe(d->haproxy, c->refresh_interval);
 	if (haproxy_map_conf(d->haproxy, c, err) == -1)
 		goto fail;
 	if ((d->hook = hook_new(loop, c->hook, c->alert_hook)) == NULL)

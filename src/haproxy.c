@@ -90,6 +90,7 @@ struct haproxy {
 	struct haproxy_map *maps;	/* every DIR -> SOCKET pair */
 	unsigned long gen;		/* push generation counter */
 	ev_timer start;			/* first connect, outside deliver_new */
+	double probe_every;		/* seconds between "show info" on an idle connection */
 };
 
 /* ================================================================ pure helpers */
@@ -568,7 +569,7 @@ static void sock_up(struct haproxy_sock *s)
 	if (!h->one_off) {
 		cmd_str(s, CMD_PROBE, "show info\n");
 		s->probing = 1;
-		ev_timer_set(&s->timer, HAPROXY_PROBE_EVERY, HAPROXY_PROBE_EVERY);
+		ev_timer_set(&s->timer, h->probe_every, h->probe_every);
 		ev_timer_start(h->loop, &s->timer);
 	}
 	/* A new process (or the first connection): it gets every staple we hold. */
@@ -879,6 +880,7 @@ struct haproxy *haproxy_new(struct ev_loop *loop, int one_off,
 		return NULL;
 	h->loop = loop;
 	h->one_off = one_off;
+	h->probe_every = HAPROXY_PROBE_EVERY;
 	h->foreach = foreach;
 	h->ctx = ctx;
 	h->serial = e != NULL && strcmp(e, "1") == 0;
@@ -1076,11 +1078,12 @@ static void push_to(struct haproxy *h, struct haproxy_sock *only,
 		if (m->sock->state != SOCK_UP)
 			continue;	/* pushed again once it is up */
 		rest = haproxy_path_under(m->dir, certpath);
-		if (rest == NULL && m->rdir != NULL) {
+		if (rest == NULL) {
+			/* Spelled differently (relative, symlinks): compare real paths. */
 			if (have_rp == -1)
 				have_rp = realpath(certpath, rp) != NULL;
 			if (have_rp)
-				rest = haproxy_path_under(m->rdir, rp);
+				rest = haproxy_path_under(m->rdir != NULL ? m->rdir : m->dir, rp);
 		}
 		if (rest == NULL)
 			continue;
@@ -1130,4 +1133,9 @@ int haproxy_count(const struct haproxy *h)
 	for (const struct haproxy_sock *s = h != NULL ? h->socks : NULL; s != NULL; s = s->next)
 		n++;
 	return n;
+}
+
+void haproxy_set_probe(struct haproxy *h, double every)
+{
+	h->probe_every = every;
 }

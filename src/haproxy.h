@@ -25,7 +25,7 @@
 
 #define HAPROXY_BACKOFF_MIN	0.5	/* first reconnect delay (s) */
 #define HAPROXY_BACKOFF_MAX	30.0	/* reconnect delays double up to this (s) */
-#define HAPROXY_PROBE_EVERY	5.0	/* "show info" on an idle connection (s) */
+#define HAPROXY_PROBE_EVERY	10.0	/* default "show info" period on an idle connection (s) */
 #define HAPROXY_CLI_TIMEOUT	"1d"	/* "set timeout cli" value: never drop us */
 
 /* What an answer from the admin socket means. */
@@ -111,5 +111,12 @@ int haproxy_busy(const struct haproxy *h);
 
 /* Number of distinct sockets mapped. */
 int haproxy_count(const struct haproxy *h);
+
+/*
+ * How often an idle connection asks "show info" to notice a HAProxy worker
+ * that is stopping after a reload (deliver uses --refresh-interval, so the
+ * daemon wakes up no more often than its rescan tick).
+ */
+void haproxy_set_probe(struct haproxy *h, double every);
 
 #endif

@@ -422,6 +422,9 @@ static void parse_done(void *arg)
 		ocsp_fmt_time(c->next_update, until, sizeof(until));
 		ocsp_fmt_time(when, at, sizeof(at));
 		log_info("%s: staple recycled (good until %s, renew at %s)", c->path, until, at);
+		/* A HAProxy that loaded an empty .ocsp gets it now (hooks are not run). */
+		if (r->deliver != NULL)
+			deliver_recycled(r->deliver, c->path, c->staple, c->staple_len);
 		if (!r->c->one_off)
 			schedule(c, when);
 		goto out;

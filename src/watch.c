@@ -232,7 +232,8 @@ static void scan_dir(struct watch *w, const char *dir, int depth)
 		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
 		    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
 			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
+		if (snprintf(path, sizeof(path), "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/",
+		    de->d_name) >= (int)sizeof(path))
 			continue;
 		/* Sub-directories are entered only when real (never through a symlink: no loops). */
 		if (de->d_type == DT_DIR || (de->d_type == DT_UNKNOWN && lstat(path, &st) == 0 && S_ISDIR(st.st_mode))) {

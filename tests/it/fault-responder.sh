@@ -8,6 +8,7 @@
 #     good one expiring sooner), except revoked: emptied; no temp files.
 #  C. daemon mode against the faults: keeps running, logs "retry in", staples
 #     unchanged, exits 0 on SIGTERM.
+#  D. a request hanging on a responder does not hold up the others to it.
 . "$(dirname "$0")/../lib.sh"
 setup
 
@@ -105,55 +106,68 @@ errors=""
 bad() { echo "not ok - $*"; errors="$errors
   $*"; }
 
-# ---- A: each fault from nothing, one --one-off per leaf, all at once.
-start_faultd
-pids=""
-while IFS='|' read -r mode code rest; do
-	( "$OCSPD" --one-off $OPTS "$D/$mode.pem" >"$T/a-$mode.log" 2>&1; echo $? >"$T/a-$mode.rc" ) &
-	pids="$pids $!"
-done <<<"$CASES"
-track $pids
-for p in $pids; do
-	n=0
-	while kill -0 "$p" 2>/dev/null; do
-		n=$((n + 1))
-		[ $n -lt 1200 ] || fail "one-off runs still going after 120 s"
-		sleep 0.1
-	done
-done
-while IFS='|' read -r mode code rest; do
-	cert=$D/$mode.pem
-	rc=$(cat "$T/a-$mode.rc")
-	reason=$(case_reason "$rest")
-	if grep -Eq "runtime error:|ERROR: [A-Za-z]+Sanitizer" "$T/a-$mode.log"; then
-		bad "$mode: sanitizer report: $(grep -E -m1 "runtime error:|Sanitizer" "$T/a-$mode.log")"
-		continue
-	fi
-	grep -q "one-off: " "$T/a-$mode.log" || { bad "$mode: one-off did not finish (exit $rc)"; continue; }
-	[ "$rc" = "$code" ] || { bad "$mode: one-off exit $rc, expected $code"; continue; }
-	if [ "$code" = 1 ]; then
-		no_staple "$cert"
-		for url in $(case_urls "$mode" "$rest"); do
-			# "<cert>: <url>: <reason>", or for revoked "<cert>: certificate revoked (... <url>)"
-			line=$(grep -F -- "$cert: " "$T/a-$mode.log" | grep -F -- "$url" | head -1)
-			[ -n "$line" ] || { bad "$mode: no log line naming $cert and $url"; continue 2; }
-			# The reason alone: neither the path nor the URL (which name the fault).
-			why=${line#*"$cert: "}
-			why=${why//"$url"/}
-			echo "$why" | grep -Eqi -- "$reason" ||
-				{ bad "$mode: log line does not give the reason /$reason/: $line"; continue 2; }
+# run_each PHASE ARGS...: one "ocspd --one-off ARGS <leaf>" per case, all at
+# once (each its own process, so slow faults do not hold up the others);
+# logs in $T/PHASE-<mode>.log, exit codes in $T/PHASE-<mode>.rc.
+run_each() {
+	local phase=$1 p n pids=""
+	shift
+	while IFS='|' read -r mode code rest; do
+		( "$OCSPD" --one-off "$@" "$D/$mode.pem" >"$T/$phase-$mode.log" 2>&1
+		  echo $? >"$T/$phase-$mode.rc" ) &
+		pids="$pids $!"
+	done <<<"$CASES"
+	track $pids
+	for p in $pids; do
+		n=0
+		while kill -0 "$p" 2>/dev/null; do
+			n=$((n + 1))
+			[ $n -lt 1200 ] || fail "$phase: one-off runs still going after 120 s"
+			sleep 0.1
 		done
-	else
-		[ "$(staple_status "$cert")" = good ] ||
-			{ bad "$mode: staple is $(staple_status "$cert"), expected good"; continue; }
-		if [ -n "$reason" ]; then
-			url=${rest##*|}
-			url=${url%% *}
-			grep -F -- "$cert: $url: " "$T/a-$mode.log" | sed "s|.*$url: ||" | grep -Eqi -- "$reason" ||
-				{ bad "$mode: no log line for the failing first URL $url"; continue; }
-		fi
+	done
+}
+
+# check_run PHASE MODE CODE REST: the run finished cleanly with exit CODE and
+# logged "<cert>: <url>: <reason>" for each failing URL. 1 (and bad) if not.
+check_run() {
+	local phase=$1 mode=$2 code=$3 rest=$4 cert=$D/$2.pem log=$T/$1-$2.log rc reason url line why
+	rc=$(cat "$T/$phase-$mode.rc")
+	reason=$(case_reason "$rest")
+	if grep -Eq "runtime error:|ERROR: [A-Za-z]+Sanitizer" "$log"; then
+		bad "$phase $mode: sanitizer report: $(grep -E -m1 "runtime error:|Sanitizer" "$log")"
+		return 1
 	fi
-	ok "A $mode: exit $rc${reason:+, reason logged}"
+	grep -q "one-off: " "$log" || { bad "$phase $mode: one-off did not finish (exit $rc)"; return 1; }
+	[ "$rc" = "$code" ] || [ "$phase" = b ] || { bad "$phase $mode: one-off exit $rc, expected $code"; return 1; }
+	[ -n "$reason" ] || return 0
+	for url in $(case_urls "$mode" "$rest"); do
+		# "<cert>: <url>: <reason>", or for revoked "<cert>: certificate revoked (... <url>)"
+		line=$(grep -F -- "$cert: " "$log" | grep -F -- "$url" | head -1)
+		[ -n "$line" ] || { bad "$phase $mode: no log line naming $cert and $url"; return 1; }
+		# The reason alone: neither the path nor the URL (which name the fault).
+		why=${line#*"$cert: "}
+		why=${why//"$url"/}
+		echo "$why" | grep -Eqi -- "$reason" ||
+			{ bad "$phase $mode: log line does not give the reason /$reason/: $line"; return 1; }
+		[ "$code" = 1 ] || break	# acceptable case: only the first URL fails
+	done
+	return 0
+}
+
+# ---- A: each fault from nothing.
+start_faultd
+run_each a $OPTS
+while IFS='|' read -r mode code rest; do
+	check_run a "$mode" "$code" "$rest" || continue
+	if [ "$code" = 1 ]; then
+		[ "$(staple_status "$D/$mode.pem")" = missing ] || [ "$(staple_status "$D/$mode.pem")" = empty ] ||
+			{ bad "a $mode: staple is $(staple_status "$D/$mode.pem"), expected none"; continue; }
+	else
+		[ "$(staple_status "$D/$mode.pem")" = good ] ||
+			{ bad "a $mode: staple is $(staple_status "$D/$mode.pem"), expected good"; continue; }
+	fi
+	ok "A $mode: exit $code, $(grep -c "" "$T/a-$mode.log") log lines"
 done <<<"$CASES"
 grep -l "faultd: huge" "$T/faultd.log" >/dev/null || bad "faultd saw no request for huge"
 # A 10 MB body must not be read: the daemon stops at its 64 KiB cap.
@@ -178,11 +192,10 @@ stop_faultd
 ok "B: good staples for every leaf"
 
 start_faultd
-run_ocspd "$T/b2.log" --one-off --no-recycle $OPTS "$D"
-echo "B: one-off --no-recycle against the faults exited $RC"
-grep -q "one-off: " "$T/b2.log" || fail "B: one-off did not finish (exit $RC)"
+run_each b --no-recycle $OPTS
 while IFS='|' read -r mode code rest; do
 	cert=$D/$mode.pem
+	check_run b "$mode" "$code" "$rest" || continue
 	if [ "$mode" = revoked ]; then
 		# A good staple of a revoked certificate is withdrawn (emptied).
 		[ -e "$cert.ocsp" ] && [ ! -s "$cert.ocsp" ] ||
@@ -195,9 +208,7 @@ while IFS='|' read -r mode code rest; do
 		[ "$(staple_status "$cert")" = good ] ||
 			{ bad "$mode: staple is $(staple_status "$cert") after a good answer"; continue; }
 	fi
-	[ "$code" = 0 ] || grep -Fq -- "$cert: " "$T/b2.log" ||
-		{ bad "$mode: nothing logged for $cert"; continue; }
-	ok "B $mode: staple kept"
+	ok "B $mode: staple kept (one-off exit $(cat "$T/b-$mode.rc"))"
 done <<<"$CASES"
 no_temp_files B
 
@@ -216,6 +227,31 @@ stop_pid "$OCSPD_PID"
 [ "$RC" = 0 ] || bad "C: daemon exited $RC on SIGTERM"
 no_temp_files C
 ok "C: daemon kept running, retried, kept staples, exited $RC"
+
+# ---- D: a hung request must not hold up other requests to the same responder.
+# hang.pem's request is in flight (faultd saw it) before 8 good leaves on the
+# same host:port arrive; they must be stapled before hang.pem times out.
+S=$T/shared
+mkdir -p "$S" "$T/stage"
+cp "$D/hang.pem" "$S/"
+for i in 1 2 3 4 5 6 7 8; do
+	"$FAULTD" leaf "$CA/inter.pem" "$CA/inter.key" "$CA/leaf.key" "$T/stage/ok$i.pem" "$BASE/good" ||
+		fail "faultd leaf ok$i"
+done
+hangs=$(grep -c "faultd: hang" "$T/faultd.log")
+start_ocspd "$T/d.log" --ca-file "$CA/root.pem" --timeout 15 --connect-timeout 2 "$S"
+wait_for eval '[ "$(grep -c "faultd: hang" "$T/faultd.log")" -gt "$hangs" ]' || fail "D: hang.pem never asked"
+mv "$T/stage/"*.pem "$S/"
+WAIT=90 wait_for eval '[ "$(grep -c "ok[0-9].pem: staple stored" "$T/d.log")" -ge 8 ]' ||
+	fail "D: the 8 good leaves were not all stapled"
+last_ok=$(grep -n "ok[0-9].pem: staple stored" "$T/d.log" | tail -1 | cut -d: -f1)
+hang_to=$(grep -n "hang.pem: .*timed out" "$T/d.log" | head -1 | cut -d: -f1)
+if [ -n "$hang_to" ] && [ "$hang_to" -lt "$last_ok" ]; then
+	bad "D: good leaves were stapled only after the hung request to the same responder timed out: $(sed -n "${hang_to}p" "$T/d.log" | cut -c1-24) timeout, $(sed -n "${last_ok}p" "$T/d.log" | cut -c1-24) last good staple"
+else
+	ok "D: a hung request did not hold up 8 others to the same responder"
+fi
+stop_pid "$OCSPD_PID"
 
 [ -z "$errors" ] || fail "$(echo "$errors" | grep -c .) fault case(s) failed:$errors"
 pass "$(echo "$CASES" | wc -l) responder faults"

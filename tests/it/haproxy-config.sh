@@ -3,7 +3,9 @@
 # haproxy.cfg itself (issue 4).
 #  - crt-base + a relative "crt DIR", a crt-list (relative and absolute lines,
 #    options, comments), a second "crt" on the same bind line; an operator-level
-#    stats socket next to the admin one is skipped: every certificate stapled;
+#    stats socket next to the admin one is skipped; ocspd watching the same
+#    files under other names (relative, through a symlink): every certificate
+#    stapled;
 #  - a config whose only stats socket is not "level admin" is a config error
 #    (exit 2, says why); so is -s pointing at something that is not a socket;
 #  - -s to a socket nobody listens on, with --one-off: ocspd does not hang,
@@ -62,8 +64,12 @@ served_good() {
 }
 
 log=$T/ocspd.log
+# Watched paths spelled relative to the working directory, through a symlink:
+# ocspd must still find the certificates HAProxy names absolutely.
+ln -s "$base" "$T/link"
+cd "$T" || fail "cd $T"
 start_ocspd "$log" --ca-file "$CA/root.pem" --haproxy-config "$T/haproxy.cfg" \
-	"$base/site" "$base/listed" "$T/abs"
+	link/site base/listed/ abs
 pid=$OCSPD_PID
 wait_for served_good "$port1" good1 || fail "good1 (crt-base + crt site): not stapled ($(served "$port1" good1))"
 wait_for served_good "$port1" deadfirst || fail "deadfirst (second crt on the bind line): not stapled"
