@@ -142,7 +142,6 @@ static int xfer_prepare(struct xfer *x, int try_get)
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);	/* OCSP responders do not redirect */
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "ocspd");
-	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	return curl_multi_add_handle(f->multi, e) == CURLM_OK ? 0 : -1;
 }
 

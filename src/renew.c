@@ -248,6 +248,12 @@ static void errors_cleared(struct cert *c)
 	c->failures = 0;
 }
 
+/* nextUpdate, or for a response without one, thisUpdate + default-validity. */
+static double valid_until(const struct renew *r, const struct ocsp_result *res)
+{
+	return res->next_update != 0 ? res->next_update : res->this_update + r->c->default_validity;
+}
+
 static int staple_valid(const struct cert *c, double now)
 {
 	return c->staple_len > 0 && (c->next_update == 0 || c->next_update > now);
@@ -293,16 +299,26 @@ static void attempt_failed(struct cert *c, const char *reason)
 		c->err_repeats = 1;
 	}
 	if (r->c->one_off) {
-		log_err("%s: no staple (%s)", c->path, reason);
+		if (staple_valid(c, now))
+			log_warn("%s: renewal failed (%s); keeping the current staple", c->path, reason);
+		else
+			log_err("%s: no staple (%s)", c->path, reason);
 		return;
 	}
 	at = now + (c->revoked ? SCHED_RETRY_MAX : sched_retry_delay(c->failures, rnd()));
 	if (staple_valid(c, now) && c->next_update != 0 && c->next_update < at)
 		at = c->next_update;	/* wake up to withdraw it when it expires */
-	if (!same)
-		log_warn("%s: no staple (%s); retry in %.0fs", c->path, reason, at - now);
-	else
-		log_debug("%s: no staple (%s); retry in %.0fs (%d times)", c->path, reason, at - now, c->err_repeats);
+	if (staple_valid(c, now)) {
+		char until[32];
+
+		ocsp_fmt_time(c->next_update, until, sizeof(until));
+		log_msg(same ? LOG_LVL_DEBUG : LOG_LVL_WARN,
+		    "%s: renewal failed (%s); keeping the current staple (good until %s); retry in %.0fs",
+		    c->path, reason, until, at - now);
+	} else {
+		log_msg(same ? LOG_LVL_DEBUG : LOG_LVL_WARN, "%s: no staple (%s); retry in %.0fs",
+		    c->path, reason, at - now);
+	}
 	schedule(c, at);
 }
 
@@ -402,16 +418,18 @@ static void parse_done(void *arg)
 	c->staple = NULL;
 	c->staple_len = 0;
 	c->this_update = c->next_update = 0;
-	if (j->disk_len > 0 && j->verified && j->res.status == OCSP_ST_GOOD) {
+	if (j->disk_len > 0 && j->verified && j->res.status == OCSP_ST_GOOD &&
+	    valid_until(r, &j->res) > now) {
 		c->staple = j->disk;
 		c->staple_len = j->disk_len;
 		j->disk = NULL;
 		c->this_update = j->res.this_update;
-		c->next_update = j->res.next_update ? j->res.next_update : now + r->c->default_validity;
+		c->next_update = valid_until(r, &j->res);
 	} else if (j->disk_len > 0) {
 		/* Expired, revoked, or for another certificate: never leave it to be served. */
 		log_warn("%s: existing staple not usable (%s); emptying it", c->path,
-		    j->verr != NULL ? j->verr : j->res.status == OCSP_ST_REVOKED ? "revoked" : "status not good");
+		    j->verr != NULL ? j->verr : j->res.status == OCSP_ST_REVOKED ? "revoked" :
+		    j->res.status == OCSP_ST_GOOD ? "no nextUpdate and older than default-validity" : "status not good");
 		withdraw(c);
 	}
 	if (c->staple_len > 0 && !r->c->no_recycle && c->next_update - now > r->c->minimum_validity) {
@@ -474,7 +492,7 @@ static void on_stored(void *arg, const char *certpath, const char *err)
 	c->staple_len = j->disk_len;
 	j->disk = NULL;
 	c->this_update = j->res.this_update;
-	c->next_update = j->res.next_update ? j->res.next_update : now + r->c->default_validity;
+	c->next_update = valid_until(r, &j->res);
 	if (j->res.next_update == 0)
 		log_info("%s: response has no nextUpdate; treating it as valid for %.0fs", c->path,
 		    r->c->default_validity);
@@ -552,9 +570,12 @@ static void verify_done(void *arg)
 		next_url(c, "responder says the certificate status is unknown");
 		goto out;
 	}
+	if (valid_until(r, &j->res) <= j->now) {
+		next_url(c, "response has no nextUpdate and its thisUpdate is older than default-validity");
+		goto out;
+	}
 	/* Never replace a staple with one that expires earlier. */
-	if (staple_valid(c, j->now) && j->res.next_update != 0 && c->next_update != 0 &&
-	    j->res.next_update < c->next_update) {
+	if (staple_valid(c, j->now) && valid_until(r, &j->res) < c->next_update) {
 		next_url(c, "response expires earlier than the staple we have");
 		goto out;
 	}
@@ -581,7 +602,8 @@ static void on_fetched(struct cert *c, const unsigned char *body, size_t len, co
 		next_url(c, "out of memory");
 		return;
 	}
-	memcpy(copy, body, len);
+	if (len > 0)
+		memcpy(copy, body, len);
 	j->now = now_s();
 	j->body = copy;
 	j->body_len = len;

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <uthash.h>
 
@@ -144,13 +145,37 @@ static void seen(struct watch *w, const char *path, const struct stat *st)
 	w->fn(w->arg, k->path, is_new ? WATCH_ADDED : WATCH_CHANGED);
 }
 
+/*
+ * What a wanted name is now: 1 to report (a file, or an entry that cannot be
+ * read as one but must be named in an error: FIFO, device, dangling or
+ * looping symlink), 0 to ignore (a directory), -1 when it is gone.
+ */
+static int probe(const char *path, struct stat *st)
+{
+	if (stat(path, st) == 0)
+		return S_ISDIR(st->st_mode) ? 0 : 1;
+	return lstat(path, st) == 0 ? 1 : -1;
+}
+
+#define STALE_TMP_AGE 60	/* a temporary file this old (s) was left by a crash */
+
+/* Removes a temporary file of ours that an interrupted write left behind. */
+static void remove_stale_tmp(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime < time(NULL) - STALE_TMP_AGE &&
+	    unlink(path) == 0)
+		log_info("%s: removed a temporary file left by an interrupted write", path);
+}
+
 /* Looks at one path now; reports it added, changed or removed. */
 static void check_path(struct watch *w, const char *path, int check_ext)
 {
 	struct known *k;
 	struct stat st;
 
-	if (name_ok(path, w->c, check_ext) && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+	if (name_ok(path, w->c, check_ext) && probe(path, &st) == 1) {
 		seen(w, path, &st);
 		return;
 	}
@@ -241,13 +266,11 @@ static void scan_dir(struct watch *w, const char *dir, int depth)
 				scan_dir(w, path, depth + 1);
 			continue;
 		}
-		if (!name_ok(path, w->c, 1))
-			continue;
-		if (stat(path, &st) == -1) {
-			log_debug("%s: skipped (%s)", path, strerror(errno));
+		if (strstr(de->d_name, STORE_TMP_MARK) != NULL) {
+			remove_stale_tmp(path);
 			continue;
 		}
-		if (S_ISREG(st.st_mode))
+		if (name_ok(path, w->c, 1) && probe(path, &st) == 1)
 			seen(w, path, &st);
 	}
 	closedir(dp);
@@ -285,7 +308,7 @@ void watch_rescan(struct watch *w)
 
 			snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - p) : 1, slash ? p : ".");
 			add_inotify(w, slash == p ? "/" : dir, 0);
-			if (name_ok(p, w->c, 0) && S_ISREG(st.st_mode))
+			if (name_ok(p, w->c, 0))
 				seen(w, p, &st);
 		}
 	}
@@ -335,12 +358,12 @@ static void on_inotify(struct ev_loop *loop, ev_io *io, int revents)
 				rescan |= w->c->recursive;
 				continue;
 			}
-			/* A new regular file is looked at when its writer closes it. */
+			/* A new regular file is looked at when its writer closes it; anything else now. */
 			if (e->mask == IN_CREATE) {
 				struct stat st;
 
 				if (snprintf(path, sizeof(path), "%s/%s", d->path, e->name) >= (int)sizeof(path) ||
-				    lstat(path, &st) == -1 || !S_ISLNK(st.st_mode))
+				    lstat(path, &st) == -1 || S_ISREG(st.st_mode))
 					continue;
 			}
 			if (snprintf(path, sizeof(path), "%s/%s", d->path, e->name) >= (int)sizeof(path))

@@ -63,6 +63,7 @@ enum fault {
 	F_GOOD_CA,	/* good, signed by the issuer itself */
 	F_SHORT,	/* good, valid for 5 minutes */
 	F_NONEXT,	/* good, no nextUpdate (acceptable) */
+	F_NONEXT_OLD,	/* good, no nextUpdate, thisUpdate 2 hours ago */
 	F_MULTI,	/* three SingleResponses, the last one matching (acceptable) */
 	F_SKEW,		/* thisUpdate 2 minutes ahead (within the 5 min skew: acceptable) */
 	F_HTTP500, F_HTTP404, F_REDIRECT, F_HTML, F_EMPTY, F_GARBAGE,
@@ -88,6 +89,7 @@ static const struct {
 	[F_GOOD_CA] = { "good-ca", "good, signed by the issuer" },
 	[F_SHORT] = { "short", "good, valid 5 minutes" },
 	[F_NONEXT] = { "nonext", "good, no nextUpdate" },
+	[F_NONEXT_OLD] = { "nonext-old", "good, no nextUpdate, thisUpdate 2 hours ago" },
 	[F_MULTI] = { "multi", "3 SingleResponses, last one matches" },
 	[F_SKEW] = { "skew", "thisUpdate now+2min (within skew)" },
 	[F_HTTP500] = { "http500", "HTTP 500" },
@@ -360,6 +362,7 @@ static unsigned char *ocsp_answer(const struct pki *p, enum fault f, OCSP_REQUES
 	case F_EXPIRED: s = &p->expired; break;
 	case F_SHORT: nu = 300; break;
 	case F_NONEXT: nu = 0; break;
+	case F_NONEXT_OLD: tu = -7200; nu = 0; break;
 	case F_SKEW: tu = 120; nu = 120 + validity; break;
 	case F_FUTURE: tu = DAY; nu = 2 * DAY; break;
 	case F_STALE: tu = -2 * DAY; nu = -DAY; break;

@@ -56,6 +56,7 @@ revoked|1|revoked
 unknown|1|unknown
 future|1|future|not yet
 stale|1|expired|past|stale|nextUpdate
+nonext-old|1|older|default-validity|expired
 refused|1|refused|connect|couldn|$(printf 'http://127.0.0.1:%s/' "$DEAD")
 unresolvable|1|resolve|host|time(d)? ?out|http://nonexistent.invalid/
 good|0|
