@@ -298,8 +298,10 @@ if [ -n "$t_done" ]; then
 	target="ok"
 	[ "$renewed" -ge "$M" ] || target="MISSED: $renewed renewed"
 	awk "BEGIN {exit !($m_last - $t0 < $STORM_VALIDITY)}" || target="MISSED: after expiry"
+	rss=$(peak_rss_mb "$DAEMON_PID")
+	awk "BEGIN {exit !($rss < 40)}" || target="${target/ok/} MISSED <40MB"
 	row "renewal storm" "$renewed" "$window" "$(calc "$renewed / ($window > 0 ? $window : 0.01)" | xargs printf '%.0f')" \
-		"$cpu" "$(peak_rss_mb "$DAEMON_PID")" "$target" \
+		"$cpu" "$rss" "$target" \
 		"cold fetch done at $(calc "$t_cold - $t0" | xargs printf '%.1f')s; $renewed of $M staples renewed from $(calc "$m_first - $t0" | xargs printf '%.1f')s to $(calc "$m_last - $t0" | xargs printf '%.1f')s (expiry ${STORM_VALIDITY}s); $(requests) requests"
 else
 	row "renewal storm" "$M" "-" "-" "-" "-" "FAILED" \
