@@ -6,8 +6,22 @@
 #include <string.h>
 #include <curl/curl.h>
 #include <openssl/evp.h>
+#include <uthash.h>
 
 #define GET_MAX_PATH	255	/* RFC 5019: GET when the encoded request fits */
+
+/*
+ * A responder (scheme, host and port). At most FETCH_HOST_ACTIVE of its
+ * transfers are handed to curl at once; the others wait here in order, so
+ * that 10,000 renewals due together cost a queue entry each, not a curl
+ * handle with its buffers.
+ */
+struct host {
+	char *key;			/* "scheme://host:port", owned */
+	int active;			/* transfers handed to curl */
+	struct xfer *head, *tail;	/* waiting transfers */
+	UT_hash_handle hh;		/* by key */
+};
 
 struct fetch {
 	struct ev_loop *loop;		/* the one event loop */
@@ -15,6 +29,7 @@ struct fetch {
 	ev_timer timer;			/* curl's timeout */
 	int pending;			/* transfers started, done() not yet called */
 	struct xfer *xfers;		/* those transfers, to free at exit */
+	struct host *hosts;		/* every responder asked so far */
 	double connect_timeout;		/* seconds */
 	double timeout;			/* seconds */
 };
@@ -34,6 +49,8 @@ struct xfer {
 	fetch_done_fn *done;		/* caller's callback */
 	void *arg;			/* its argument */
 	struct xfer *next, *prev;	/* in fetch.xfers */
+	struct host *host;		/* its responder */
+	struct xfer *qnext;		/* in host's queue while waiting */
 };
 
 struct sock {
@@ -145,6 +162,8 @@ static int xfer_prepare(struct xfer *x, int try_get)
 	return curl_multi_add_handle(f->multi, e) == CURLM_OK ? 0 : -1;
 }
 
+static void start_queued(struct fetch *f, struct host *h);
+
 /* Reports the finished transfers; a failed GET is tried again as a POST. */
 static void check_done(struct fetch *f)
 {
@@ -153,6 +172,7 @@ static void check_done(struct fetch *f)
 
 	while ((m = curl_multi_info_read(f->multi, &left)) != NULL) {
 		struct xfer *x;
+		struct host *h;
 		long code = 0;
 		char why[CURL_ERROR_SIZE + 64];
 		const char *err = NULL;
@@ -179,8 +199,11 @@ static void check_done(struct fetch *f)
 				continue;
 		}
 		f->pending--;
+		x->host->active--;
 		x->done(x->arg, err ? NULL : x->body, err ? 0 : x->body_len, err);
+		h = x->host;
 		xfer_free(x);
+		start_queued(f, h);
 	}
 }
 
@@ -276,14 +299,79 @@ struct fetch *fetch_new(struct ev_loop *loop, double connect_timeout, double tim
 
 void fetch_free(struct fetch *f)
 {
+	struct host *h, *tmp;
+
 	if (f == NULL)
 		return;
-	/* Transfers still running are abandoned without calling done(). */
+	/* Transfers still running or queued are abandoned without calling done(). */
 	while (f->xfers != NULL)
 		xfer_free(f->xfers);
+	HASH_ITER(hh, f->hosts, h, tmp) {
+		HASH_DEL(f->hosts, h);
+		free(h->key);
+		free(h);
+	}
 	ev_timer_stop(f->loop, &f->timer);
 	curl_multi_cleanup(f->multi);
 	free(f);
+}
+
+/* The responder of url ("scheme://host:port"), created on first use; NULL on a bad URL. */
+static struct host *host_of(struct fetch *f, const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *name = NULL, *port = NULL, key[512];
+	struct host *h = NULL;
+
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &name, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+		goto out;
+	snprintf(key, sizeof(key), "%s://%s:%s", scheme, name, port);
+	HASH_FIND_STR(f->hosts, key, h);
+	if (h == NULL && (h = calloc(1, sizeof(*h))) != NULL) {
+		if ((h->key = strdup(key)) == NULL) {
+			free(h);
+			h = NULL;
+			goto out;
+		}
+		HASH_ADD_KEYPTR(hh, f->hosts, h->key, strlen(h->key), h);
+	}
+out:
+	curl_free(scheme);
+	curl_free(name);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return h;
+}
+
+/* Hands x to curl. 0, or -1 when it could not start. */
+static int activate(struct xfer *x)
+{
+	if ((x->easy = curl_easy_init()) == NULL)
+		return -1;
+	x->host->active++;
+	return xfer_prepare(x, 1);
+}
+
+/* Starts the transfers waiting for h while it has room. */
+static void start_queued(struct fetch *f, struct host *h)
+{
+	struct xfer *x;
+
+	while (h->active < FETCH_HOST_ACTIVE && (x = h->head) != NULL) {
+		h->head = x->qnext;
+		if (h->head == NULL)
+			h->tail = NULL;
+		x->qnext = NULL;
+		if (activate(x) == -1) {
+			f->pending--;
+			h->active--;
+			x->done(x->arg, NULL, 0, "cannot start the transfer");
+			xfer_free(x);
+		}
+	}
 }
 
 int fetch_start(struct fetch *f, const char *url, const unsigned char *req,
@@ -291,8 +379,7 @@ int fetch_start(struct fetch *f, const char *url, const unsigned char *req,
 {
 	struct xfer *x = calloc(1, sizeof(*x));
 
-	if (x == NULL || (x->url = strdup(url)) == NULL || (x->req = malloc(len)) == NULL ||
-	    (x->easy = curl_easy_init()) == NULL) {
+	if (x == NULL || (x->url = strdup(url)) == NULL || (x->req = malloc(len ? len : 1)) == NULL) {
 		err_set(err, "out of memory");
 		goto fail;
 	}
@@ -301,9 +388,21 @@ int fetch_start(struct fetch *f, const char *url, const unsigned char *req,
 	x->req_len = len;
 	x->done = done;
 	x->arg = arg;
-	if (xfer_prepare(x, 1) == -1) {
-		err_set(err, "cannot start the transfer");
+	if ((x->host = host_of(f, url)) == NULL) {
+		err_set(err, "not a usable URL");
 		goto fail;
+	}
+	if (x->host->active < FETCH_HOST_ACTIVE) {
+		if (activate(x) == -1) {
+			x->host->active--;
+			err_set(err, "cannot start the transfer");
+			goto fail;
+		}
+	} else if (x->host->tail != NULL) {
+		x->host->tail->qnext = x;
+		x->host->tail = x;
+	} else {
+		x->host->head = x->host->tail = x;
 	}
 	f->pending++;
 	x->next = f->xfers;

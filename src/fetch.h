@@ -13,6 +13,7 @@
 
 #define FETCH_MAX_BODY	(64 * 1024)	/* a bigger response body is refused */
 #define FETCH_HOST_CONNS 16		/* connections per responder host */
+#define FETCH_HOST_ACTIVE 64		/* transfers per responder handed to curl at once */
 
 struct fetch;
 
