@@ -3,24 +3,17 @@
  * watched directory holds must give a struct bundle or an error, never a
  * crash, a leak or an out-of-bounds read.
  */
-#include <stdint.h>
 #include <stdlib.h>
 #include <openssl/err.h>
 
 #include "bundle.h"
-#include "log.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_common.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *err = NULL;
-
 	(void)argc;
 	(void)argv;
-	if (log_setup(LOG_LVL_ERR, 0, NULL, &err) == -1)
-		abort();
+	fuzz_log_setup();
 	return 0;
 }
 

@@ -2,33 +2,21 @@
  * fuzz_conf — conf_read_file() on arbitrary config file contents. The bytes
  * go to a memfd read back through /proc/self/fd/N, so no disk is touched.
  */
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/mman.h>
 
 #include "conf.h"
-#include "log.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_common.h"
 
 static int memfd = -1;
 static char path[64];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *err = NULL;
-
 	(void)argc;
 	(void)argv;
-	if (log_setup(LOG_LVL_ERR, 0, NULL, &err) == -1)
-		abort();
-	if ((memfd = memfd_create("fuzz-conf", 0)) == -1)
-		abort();
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
+	fuzz_log_setup();
+	memfd = fuzz_memfd("fuzz-conf", path, sizeof(path));
 	return 0;
 }
 
@@ -38,8 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *err = NULL;
 	int rc;
 
-	if (ftruncate(memfd, 0) == -1 || pwrite(memfd, data, size, 0) != (ssize_t)size)
-		abort();
+	fuzz_memfd_fill(memfd, data, size);
 	memset(&c, 0, sizeof(c));
 	rc = conf_read_file(&c, path, &err);
 	if (rc == -1 && err == NULL)

@@ -4,24 +4,17 @@
  * each answer is classified, so both one answer and a stream of pipelined
  * answers are exercised.
  */
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "haproxy.h"
-#include "log.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_common.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *err = NULL;
-
 	(void)argc;
 	(void)argv;
-	if (log_setup(LOG_LVL_ERR, 0, NULL, &err) == -1)
-		abort();
+	fuzz_log_setup();
 	return 0;
 }
 

@@ -3,33 +3,21 @@
  * (through a memfd read back as /proc/self/fd/N). crt-list paths named by the
  * input may be opened; nothing is written.
  */
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/mman.h>
 
 #include "haproxy.h"
-#include "log.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_common.h"
 
 static int memfd = -1;
 static char path[64];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *err = NULL;
-
 	(void)argc;
 	(void)argv;
-	if (log_setup(LOG_LVL_ERR, 0, NULL, &err) == -1)
-		abort();
-	if ((memfd = memfd_create("fuzz-haproxycfg", 0)) == -1)
-		abort();
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
+	fuzz_log_setup();
+	memfd = fuzz_memfd("fuzz-haproxycfg", path, sizeof(path));
 	return 0;
 }
 
@@ -39,8 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *err = NULL;
 	int rc;
 
-	if (ftruncate(memfd, 0) == -1 || pwrite(memfd, data, size, 0) != (ssize_t)size)
-		abort();
+	fuzz_memfd_fill(memfd, data, size);
 	memset(&cfg, 0, sizeof(cfg));
 	rc = haproxy_cfg_read(path, &cfg, &err);
 	if (rc == -1 && err == NULL)

@@ -4,19 +4,15 @@
  * fixed "now" inside the corpus responses' validity, so mutations of real
  * responses reach the signature, signer, CertID and time checks.
  */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "log.h"
 #include "ocsp.h"
 #include "fixture.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_common.h"
 
 static X509 *issuer;
 static OCSP_CERTID *id;
@@ -41,8 +37,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	if (log_setup(LOG_LVL_ERR, 0, NULL, &err) == -1)
-		abort();
+	fuzz_log_setup();
 	issuer = pem_cert(fixture_issuer);
 	leaf = pem_cert(fixture_leaf);
 	if (ocsp_request(leaf, issuer, &id, &der, &len, &err) == -1)

@@ -415,6 +415,12 @@ fail:
 	return -1;
 }
 
+void fetch_set_timeouts(struct fetch *f, double connect_timeout, double timeout)
+{
+	f->connect_timeout = connect_timeout;
+	f->timeout = timeout;
+}
+
 int fetch_pending(const struct fetch *f)
 {
 	return f->pending;

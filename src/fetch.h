@@ -32,6 +32,9 @@ void fetch_free(struct fetch *f);
 int fetch_start(struct fetch *f, const char *url, const unsigned char *req,
     size_t len, fetch_done_fn *done, void *arg, char **err);
 
+/* New timeouts (SIGHUP), for transfers started from now on. */
+void fetch_set_timeouts(struct fetch *f, double connect_timeout, double timeout);
+
 /* Transfers started whose done() has not run yet. */
 int fetch_pending(const struct fetch *f);
 

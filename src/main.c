@@ -151,6 +151,7 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	conf_free(&d->conf);
 	d->conf = nc;
 	renew_reconfigure(d->renew, &d->conf, d->trust);
+	fetch_set_timeouts(d->fetch, d->conf.connect_timeout, d->conf.timeout);
 	log_info("SIGHUP: configuration reloaded%s%s; rescanning", d->conf.config ? " from " : "",
 	    d->conf.config ? d->conf.config : "");
 	watch_reconfigure(d->watch, &d->conf);

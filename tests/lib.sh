@@ -22,6 +22,34 @@
 #   stop_responder [PID]        SIGKILL its process group (default $RESP_PID), wait
 #   responder_requests [LOG]    number of requests the responder has received
 #                               (not with -multi: openssl then logs to syslog)
+#   find_faultd                 set FAULTD to tests/faultd (build/tests/faultd, or
+#                               compiled into $T when that is missing)
+#   start_faultd PORT [faultd serve args...]
+#                               $FAULTD serve for the PKI in $CA on PORT (signer
+#                               $CA/ocsp.pem), stderr appended to $T/faultd.log,
+#                               waits until it listens; sets FAULTD_PID
+#   write_haproxy_cfg CFG SOCK PORT CRT [GLOBAL_LINE...]
+#                               a haproxy.cfg with one admin stats socket SOCK and
+#                               one TLS frontend on 127.0.0.1:PORT serving "crt CRT"
+#   start_haproxy [haproxy args...] CFG
+#                               haproxy -db -f CFG in the background (log
+#                               CFG-without-.cfg.log), waits until the admin
+#                               socket named in CFG answers; sets HAPROXY_PID
+#   haproxy_pid SOCK            print the pid of the HAProxy process answering
+#                               "show info" on SOCK (nothing when none answers)
+#   served_staple PORT NAME     the OCSP part of what s_client -status gets from
+#                               127.0.0.1:PORT for NAME.test (empty: no staple)
+#   served_good PORT NAME       succeed if that is a successful, good response
+#                               for NAME's serial ($CA/serials)
+#   this_update_served PORT NAME
+#   this_update_file STAPLE     the This Update of the served staple / of a file
+#   served_renewed PORT NAME STAPLE OLD
+#                               succeed once STAPLE's This Update is no longer OLD
+#                               and PORT serves that staple for NAME
+#   staples_kept WHEN DIR SAVED NAME...
+#                               fail unless DIR/NAME.pem.ocsp is byte for byte
+#                               SAVED/NAME.pem.ocsp, for each NAME
+#   no_temp_files WHEN DIR...   fail if ocspd left temporary files in a DIR
 #   wait_for [-t SECS] CMD...   run CMD every 0.1 s until it succeeds; 1 after
 #                               SECS (default $WAIT or 20)
 #   start_ocspd LOG ARGS...     $OCSPD ARGS in the background, stderr+stdout to
@@ -170,6 +198,115 @@ responder_requests() {
 	local n
 	n=$(grep -c "Received request" "${1:-$RESP_LOG}" 2>/dev/null)
 	echo "${n:-0}"
+}
+
+find_faultd() {
+	FAULTD=$ROOT/build/tests/faultd
+	[ -x "$FAULTD" ] && return 0
+	FAULTD=$T/faultd
+	cc -D_GNU_SOURCE -std=c11 -O1 -o "$FAULTD" "$ROOT/tests/faultd.c" -lssl -lcrypto ||
+		fail "cannot build tests/faultd.c"
+}
+
+start_faultd() {
+	local port=$1
+	shift
+	rm -f "$T/faultd.port"
+	"$FAULTD" serve -c "$CA/inter.pem" -k "$CA/inter.key" -s "$CA/ocsp.pem" -K "$CA/ocsp.key" \
+		-p "$port" -P "$T/faultd.port" "$@" >/dev/null 2>>"$T/faultd.log" &
+	FAULTD_PID=$!
+	track $FAULTD_PID
+	# -P writes the port file once it listens.
+	wait_for eval '[ -s "$T/faultd.port" ] || ! kill -0 $FAULTD_PID 2>/dev/null' &&
+		kill -0 $FAULTD_PID 2>/dev/null || fail "faultd did not listen on $port"
+}
+
+write_haproxy_cfg() {
+	local cfg=$1 sock=$2 port=$3 crt=$4 line
+	shift 4
+	{
+		echo global
+		printf '\tstats socket %s level admin\n' "$sock"
+		for line; do printf '\t%s\n' "$line"; done
+		cat <<EOF
+defaults
+	mode http
+	timeout connect 5s
+	timeout client 30s
+	timeout server 30s
+frontend tls
+	bind 127.0.0.1:$port ssl crt $crt
+	http-request return status 200 content-type text/plain string ok
+EOF
+	} >"$cfg"
+}
+
+haproxy_pid() {
+	python3 - "$1" <<'PY' 2>/dev/null
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"show info\n")
+d = b""
+while True:
+    c = s.recv(65536)
+    if not c: break
+    d += c
+for l in d.decode().splitlines():
+    if l.startswith("Pid: "): print(l[5:])
+PY
+}
+
+start_haproxy() {
+	local cfg=${!#} sock
+	sock=$(awk '$1 == "stats" && $2 == "socket" && / level admin/ { print $3; exit }' "$cfg")
+	[ -n "$sock" ] || fail "$cfg: no admin stats socket"
+	haproxy -db "${@:1:$#-1}" -f "$cfg" >>"${cfg%.cfg}.log" 2>&1 &
+	HAPROXY_PID=$!
+	track $HAPROXY_PID
+	wait_for eval '[ -n "$(haproxy_pid "$sock")" ] || ! kill -0 $HAPROXY_PID 2>/dev/null' &&
+		kill -0 $HAPROXY_PID 2>/dev/null || fail "haproxy -f $cfg did not start"
+}
+
+served_staple() {
+	echo | openssl s_client -connect "127.0.0.1:$1" -servername "$2.test" -status 2>/dev/null |
+		sed -n '/^OCSP response:/,/^---/p'
+}
+
+served_good() {
+	local out serial
+	out=$(served_staple "$1" "$2")
+	serial=$(awk -v n="$2" '$1 == n { print $2 }' "$CA/serials")
+	printf '%s\n' "$out" | grep -q "OCSP Response Status: successful" &&
+		printf '%s\n' "$out" | grep -q "Cert Status: good" &&
+		printf '%s\n' "$out" | grep -qi "Serial Number: 0*$serial\$"
+}
+
+this_update_served() { served_staple "$1" "$2" | sed -n 's/^ *This Update: //p' | head -1; }
+
+this_update_file() {
+	openssl ocsp -respin "$1" -resp_text -noverify 2>/dev/null |
+		sed -n 's/^ *This Update: //p' | head -1
+}
+
+served_renewed() {
+	local file
+	file=$(this_update_file "$3")
+	[ "$file" != "$4" ] && [ "$(this_update_served "$1" "$2")" = "$file" ]
+}
+
+staples_kept() {
+	local when=$1 dir=$2 saved=$3 n
+	shift 3
+	for n; do
+		cmp -s "$dir/$n.pem.ocsp" "$saved/$n.pem.ocsp" ||
+			fail "$when: $n.pem.ocsp changed ($(staple_status "$dir/$n.pem"))"
+	done
+}
+
+no_temp_files() {
+	local when=$1 left
+	shift
+	left=$(find "$@" -name '*.ocspd-tmp.*' | head -5)
+	[ -z "$left" ] || fail "$when: temporary files left: $left"
 }
 
 start_ocspd() {

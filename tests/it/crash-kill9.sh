@@ -6,20 +6,12 @@
 # verifies; at the end a one-off run exits 0 with every staple good.
 . "$(dirname "$0")/../lib.sh"
 setup
-FAULTD=$ROOT/build/tests/faultd
-if [ ! -x "$FAULTD" ]; then
-	FAULTD=$T/faultd
-	cc -D_GNU_SOURCE -std=c11 -O1 -o "$FAULTD" "$ROOT/tests/faultd.c" -lssl -lcrypto ||
-		fail "cannot build tests/faultd.c"
-fi
+find_faultd
 LEAVES=200 make_pki
 # faultd answering "good" to everything: one process per connection, so 200
 # requests at once never queue behind one another (openssl ocsp serves one
 # connection at a time).
-"$FAULTD" serve -c "$CA/inter.pem" -k "$CA/inter.key" -s "$CA/ocsp.pem" -K "$CA/ocsp.key" \
-	-p "$RESP_PORT" -m good >/dev/null 2>"$T/faultd.log" &
-track $!
-wait_for grep -q listening "$T/faultd.log" || fail "faultd did not start"
+start_faultd "$RESP_PORT" -m good
 OPTS="--ca-file $CA/root.pem --timeout 10 --connect-timeout 5"
 D=$T/certs
 mkdir -p "$D"

@@ -12,13 +12,7 @@
 . "$(dirname "$0")/../lib.sh"
 setup
 
-FAULTD=$ROOT/build/tests/faultd
-if [ ! -x "$FAULTD" ]; then
-	FAULTD=$T/faultd
-	cc -D_GNU_SOURCE -std=c11 -O1 -o "$FAULTD" "$ROOT/tests/faultd.c" -lssl -lcrypto ||
-		fail "cannot build tests/faultd.c"
-fi
-
+find_faultd
 make_pki http://127.0.0.1:1/
 FPORT=$(free_port)
 DEAD=$(free_port)	# nothing listens there: connection refused
@@ -87,21 +81,7 @@ while IFS='|' read -r mode code rest; do
 		$(case_urls "$mode" "$rest") || fail "faultd leaf $mode"
 done <<<"$CASES"
 
-start_faultd() {	# start_faultd [-m MODE]
-	"$FAULTD" serve -c "$CA/inter.pem" -k "$CA/inter.key" -s "$CA/ocsp.pem" -K "$CA/ocsp.key" \
-		-p "$FPORT" "$@" >/dev/null 2>>"$T/faultd.log" &
-	FAULTD_PID=$!
-	track $FAULTD_PID
-	wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$FPORT" 2>/dev/null ||
-		fail "faultd did not listen on $FPORT"
-}
 stop_faultd() { stop_pid "$FAULTD_PID"; }
-
-no_temp_files() {
-	local left
-	left=$(find "$D" -name '*.ocspd-tmp.*' | head -5)
-	[ -z "$left" ] || fail "$1: temporary files left: $left"
-}
 
 errors=""
 bad() { echo "not ok - $*"; errors="$errors
@@ -157,7 +137,7 @@ check_run() {
 }
 
 # ---- A: each fault from nothing.
-start_faultd
+start_faultd "$FPORT"
 run_each a $OPTS
 while IFS='|' read -r mode code rest; do
 	check_run a "$mode" "$code" "$rest" || continue
@@ -172,11 +152,11 @@ while IFS='|' read -r mode code rest; do
 done <<<"$CASES"
 grep -l "faultd: huge" "$T/faultd.log" >/dev/null || bad "faultd saw no request for huge"
 # A 10 MB body must not be read: the daemon stops at its 64 KiB cap.
-no_temp_files A
+no_temp_files A "$D"
 stop_faultd
 
 # ---- B: good staples first, then the faults must not replace them.
-start_faultd -m good
+start_faultd "$FPORT" -m good
 # refused/unresolvable point elsewhere: give them a good staple by hand.
 for mode in refused unresolvable; do
 	openssl ocsp -issuer "$CA/inter.pem" -cert "$D/$mode.pem" -no_nonce -url "$BASE/good" \
@@ -192,7 +172,7 @@ done <<<"$CASES"
 stop_faultd
 ok "B: good staples for every leaf"
 
-start_faultd
+start_faultd "$FPORT"
 run_each b --no-recycle $OPTS
 while IFS='|' read -r mode code rest; do
 	cert=$D/$mode.pem
@@ -211,7 +191,7 @@ while IFS='|' read -r mode code rest; do
 	fi
 	ok "B $mode: staple kept (one-off exit $(cat "$T/b-$mode.rc"))"
 done <<<"$CASES"
-no_temp_files B
+no_temp_files B "$D"
 
 # ---- C: daemon mode keeps going and says when it retries.
 start_ocspd "$T/c.log" --no-recycle $OPTS "$D"
@@ -226,7 +206,7 @@ while IFS='|' read -r mode code rest; do
 done <<<"$CASES"
 stop_pid "$OCSPD_PID"
 [ "$RC" = 0 ] || bad "C: daemon exited $RC on SIGTERM"
-no_temp_files C
+no_temp_files C "$D"
 ok "C: daemon kept running, retried, kept staples, exited $RC"
 
 # ---- D: a hung request must not hold up other requests to the same responder.

@@ -49,7 +49,7 @@ check_staple "$D/stable.pem"
 kill -0 "$OCSPD_PID" 2>/dev/null || fail "daemon died after the burst"
 stop_pid "$OCSPD_PID"
 [ "$RC" = 0 ] || fail "daemon exited $RC on SIGTERM"
-[ -z "$(find "$D" -name '*.ocspd-tmp.*')" ] || fail "temporary files left"
+no_temp_files burst "$D"
 n=$(find "$D" -name 'b*.pem.ocsp' -size +0 | wc -l)
 ok "burst: 20 survivors stapled ($n staples for b*.pem, deleted ones may keep theirs)"
 pass

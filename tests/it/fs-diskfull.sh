@@ -31,12 +31,9 @@ dd if=/dev/zero of="$M/filler" bs=4k 2>/dev/null
 ok "disk full, 2 good staples, good3 without one"
 
 intact() {	# intact WHEN
-	local c
-	for c in good1 good2; do
-		cmp -s "$M/$c.pem.ocsp" "$T/saved/$c.pem.ocsp" || fail "$1: $c.pem.ocsp changed ($(staple_status "$M/$c.pem"))"
-	done
+	staples_kept "$1" "$M" "$T/saved" good1 good2
 	no_staple "$M/good3.pem"
-	[ -z "$(find "$M" -name '*.ocspd-tmp.*')" ] || fail "$1: temporary files left: $(ls -a "$M")"
+	no_temp_files "$1" "$M"
 }
 
 run_ocspd "$T/full.log" --one-off --no-recycle $OPTS "$M"
@@ -59,6 +56,6 @@ rm -f "$M/filler"
 run_ocspd "$T/recovered.log" --one-off --no-recycle $OPTS "$M"
 [ "$RC" = 0 ] || fail "one-off after space returned exited $RC"
 for c in good1 good2 good3; do check_staple "$M/$c.pem"; done
-[ -z "$(find "$M" -name '*.ocspd-tmp.*')" ] || fail "temporary files left after recovery"
+no_temp_files "recovery" "$M"
 ok "space back: every staple stored"
 pass

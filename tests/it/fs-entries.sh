@@ -79,7 +79,7 @@ check_staple "$B/after.pem"
 kill -0 "$OCSPD_PID" 2>/dev/null || fail "daemon died"
 stop_pid "$OCSPD_PID"
 [ "$RC" = 0 ] || fail "daemon exited $RC on SIGTERM"
-[ -z "$(find "$O" "$B" -name '*.ocspd-tmp.*')" ] || fail "temporary files left"
+no_temp_files daemon "$O" "$B"
 ok "daemon: not blocked by FIFOs, exits 0"
 [ -z "$errors" ] || fail "unreadable entries skipped silently (expected a per-file error):$errors"
 pass

@@ -24,13 +24,10 @@ trap 'rc=$?; umount -l "$R" 2>/dev/null; (exit $rc); cleanup' EXIT
 mount -o remount,bind,ro "$R" || fail "cannot remount read-only"
 touch "$R/probe" 2>/dev/null && fail "the bind mount is writable"
 
-intact() {
-	local c
-	for c in good1 good2; do
-		cmp -s "$S/$c.pem.ocsp" "$T/saved/$c.pem.ocsp" || fail "$1: $c.pem.ocsp changed"
-	done
+intact() {	# intact WHEN
+	staples_kept "$1" "$S" "$T/saved" good1 good2
 	no_staple "$S/good3.pem"
-	[ -z "$(find "$S" -name '*.ocspd-tmp.*')" ] || fail "$1: temporary files left"
+	no_temp_files "$1" "$S"
 }
 
 run_ocspd "$T/ro.log" --one-off --no-recycle $OPTS "$R"

@@ -46,22 +46,7 @@ frontend two
 	bind 127.0.0.1:$port2 ssl crt-list $T/list.txt
 	http-request return status 200 content-type text/plain string two
 EOF
-haproxy -db -f "$T/haproxy.cfg" >>"$T/haproxy.log" 2>&1 &
-track $!
-wait_for test -S "$sock" || fail "haproxy did not start"
-
-served() {	# PORT NAME
-	echo | openssl s_client -connect "127.0.0.1:$1" -servername "$2.test" -status 2>/dev/null |
-		sed -n '/^OCSP response:/,/^---/p'
-}
-serial_of() { awk -v n="$1" '$1 == n { print $2 }' "$CA/serials"; }
-served_good() {
-	local out
-	out=$(served "$1" "$2")
-	printf '%s\n' "$out" | grep -q "OCSP Response Status: successful" &&
-		printf '%s\n' "$out" | grep -q "Cert Status: good" &&
-		printf '%s\n' "$out" | grep -qi "Serial Number: 0*$(serial_of "$2")\$"
-}
+start_haproxy "$T/haproxy.cfg"
 
 log=$T/ocspd.log
 # Watched paths spelled relative to the working directory, through a symlink:
@@ -71,9 +56,9 @@ cd "$T" || fail "cd $T"
 start_ocspd "$log" --ca-file "$CA/root.pem" --haproxy-config "$T/haproxy.cfg" \
 	link/site base/listed/ abs
 pid=$OCSPD_PID
-wait_for served_good "$port1" good1 || fail "good1 (crt-base + crt site): not stapled ($(served "$port1" good1))"
+wait_for served_good "$port1" good1 || fail "good1 (crt-base + crt site): not stapled ($(served_staple "$port1" good1))"
 wait_for served_good "$port1" deadfirst || fail "deadfirst (second crt on the bind line): not stapled"
-wait_for served_good "$port2" good2 || fail "good2 (relative crt-list line): not stapled ($(served "$port2" good2))"
+wait_for served_good "$port2" good2 || fail "good2 (relative crt-list line): not stapled ($(served_staple "$port2" good2))"
 wait_for served_good "$port2" good3 || fail "good3 (absolute crt-list line): not stapled"
 grep -q "operator.sock" "$log" && grep "operator.sock" "$log" | grep -qv debug &&
 	fail "the operator-level socket should be skipped quietly"

@@ -15,50 +15,25 @@ mkdir -p "$site"
 names="good1 good2 leaf1 leaf2 leaf3"
 for n in $names; do cp "$CERTS/$n.pem" "$site/"; done
 
-start_haproxy() {	# N: haproxy number N on port PORTN, socket $T/adminN.sock
+start_haproxy_n() {	# N: haproxy number N on port PORTN, socket $T/adminN.sock, pid HPIDN
 	local port
 	port=$(free_port)
 	eval "port$1=$port"
-	cat >"$T/haproxy$1.cfg" <<CFG
-global
-	stats socket $T/admin$1.sock level admin
-defaults
-	mode http
-	timeout connect 5s
-	timeout client 30s
-	timeout server 30s
-frontend tls
-	bind 127.0.0.1:$port ssl crt $site
-	http-request return status 200 content-type text/plain string haproxy$1
-CFG
-	haproxy -db -f "$T/haproxy$1.cfg" >>"$T/haproxy$1.log" 2>&1 &
-	eval "hpid$1=$!"
-	track $!
-	wait_for test -S "$T/admin$1.sock" || fail "haproxy $1 did not start"
-}
-served() {	# PORT NAME
-	echo | openssl s_client -connect "127.0.0.1:$1" -servername "$2.test" -status 2>/dev/null |
-		sed -n '/^OCSP response:/,/^---/p'
-}
-serial_of() { awk -v n="$1" '$1 == n { print $2 }' "$CA/serials"; }
-served_good() {
-	local out
-	out=$(served "$1" "$2")
-	printf '%s\n' "$out" | grep -q "OCSP Response Status: successful" &&
-		printf '%s\n' "$out" | grep -q "Cert Status: good" &&
-		printf '%s\n' "$out" | grep -qi "Serial Number: 0*$(serial_of "$2")\$"
+	write_haproxy_cfg "$T/haproxy$1.cfg" "$T/admin$1.sock" "$port" "$site"
+	start_haproxy "$T/haproxy$1.cfg"
+	eval "hpid$1=$HAPROXY_PID"
 }
 
-start_haproxy 1
-start_haproxy 2
+start_haproxy_n 1
+start_haproxy_n 2
 
 # --one-off: when it exits, both processes must already staple everything.
 run_ocspd "$T/oneoff.log" --ca-file "$CA/root.pem" --one-off \
 	-s "$site=$T/admin1.sock" -s "$site=$T/admin2.sock" "$site"
 [ "$RC" = 0 ] || fail "--one-off exit status $RC"
 for n in $names; do
-	served_good "$port1" $n || fail "haproxy 1: $n not stapled when --one-off returned ($(served "$port1" $n))"
-	served_good "$port2" $n || fail "haproxy 2: $n not stapled when --one-off returned ($(served "$port2" $n))"
+	served_good "$port1" $n || fail "haproxy 1: $n not stapled when --one-off returned ($(served_staple "$port1" $n))"
+	served_good "$port2" $n || fail "haproxy 2: $n not stapled when --one-off returned ($(served_staple "$port2" $n))"
 done
 ok "--one-off: both HAProxy processes staple all $(echo $names | wc -w) certificates on exit"
 
@@ -66,8 +41,8 @@ ok "--one-off: both HAProxy processes staple all $(echo $names | wc -w) certific
 stop_pid $hpid1 TERM
 stop_pid $hpid2 TERM
 rm -f "$site"/*.ocsp
-start_haproxy 1
-start_haproxy 2
+start_haproxy_n 1
+start_haproxy_n 2
 start_ocspd "$T/ocspd.log" --ca-file "$CA/root.pem" --no-recycle \
 	-s "$site=$T/admin1.sock" -s "$site=$T/admin2.sock" "$site"
 pid=$OCSPD_PID

@@ -43,23 +43,7 @@ http {
 EOF
 nginx_cmd="nginx -p $ngx -c $ngx/nginx.conf -e $ngx/error.log"
 
-served() {
-	echo | openssl s_client -connect "127.0.0.1:$port" -servername good1.test -status 2>/dev/null |
-		sed -n '/^OCSP response:/,/^---/p'
-}
-serial=$(awk '$1 == "good1" { print $2 }' "$CA/serials")
-served_good() {
-	local out
-	out=$(served)
-	printf '%s\n' "$out" | grep -q "OCSP Response Status: successful" &&
-		printf '%s\n' "$out" | grep -q "Cert Status: good" &&
-		printf '%s\n' "$out" | grep -qi "Serial Number: 0*$serial\$"
-}
-this_update_served() { served | sed -n 's/^ *This Update: //p' | head -1; }
-this_update_file() {
-	openssl ocsp -respin "$site/example.pem.ocsp" -resp_text -noverify 2>/dev/null |
-		sed -n 's/^ *This Update: //p' | head -1
-}
+staple=$site/example.pem.ocsp
 
 # The first staple, before nginx starts.
 run_ocspd "$T/oneoff.log" --ca-file "$CA/root.pem" --one-off "$site"
@@ -67,19 +51,19 @@ run_ocspd "$T/oneoff.log" --ca-file "$CA/root.pem" --one-off "$site"
 check_staple "$site/example.pem"
 $nginx_cmd >>"$T/nginx.log" 2>&1 &
 track $!
-wait_for served_good || fail "nginx does not staple a good response (served: $(served))"
+wait_for served_good "$port" good1 || fail "nginx does not staple a good response (served: $(served_staple "$port" good1))"
 ok "nginx staples the staple ocspd wrote"
 
 sleep 1.1	# This Update has a one-second resolution
-old=$(this_update_served)
+old=$(this_update_served "$port" good1)
 start_ocspd "$T/ocspd.log" --ca-file "$CA/root.pem" --no-recycle --hook "$nginx_cmd -s reload" "$site"
 pid=$OCSPD_PID
 wait_log "$T/ocspd.log" "hook: done" || fail "the reload hook did not run (or failed)"
-renewed() { [ "$(this_update_file)" != "$old" ] && [ "$(this_update_served)" = "$(this_update_file)" ]; }
-wait_for renewed || fail "served This Update '$(this_update_served)', file '$(this_update_file)', before '$old'"
-served_good || fail "after the reload: not good ($(served))"
+wait_for served_renewed "$port" good1 "$staple" "$old" ||
+	fail "served This Update '$(this_update_served "$port" good1)', file '$(this_update_file "$staple")', before '$old'"
+served_good "$port" good1 || fail "after the reload: not good ($(served_staple "$port" good1))"
 kill -0 $pid 2>/dev/null || fail "ocspd died"
 stop_pid $pid TERM
 [ "$RC" = 0 ] || fail "ocspd exit status $RC"
-ok "renewed staple served after the hook reloaded nginx ($old -> $(this_update_served))"
+ok "renewed staple served after the hook reloaded nginx ($old -> $(this_update_served "$port" good1))"
 pass
