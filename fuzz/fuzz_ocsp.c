@@ -12,6 +12,7 @@
 
 #include "ocsp.h"
 #include "fixture.h"
+#define FUZZ_OWN_INIT	/* loads the fixture too */
 #include "fuzz_common.h"
 
 static X509 *issuer;
@@ -53,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *err = NULL;
 	int rc;
 
-	rc = ocsp_verify(data, size, id, issuer, FIXTURE_NOW, &res, &err);
+	rc = ocsp_verify(data, size, id, issuer, NULL, 0, FIXTURE_NOW, &res, &err);
 	if (getenv("FUZZ_VERBOSE") != NULL)	/* to see what a seed reaches */
 		fprintf(stderr, "ocsp_verify: %d, status %d (%s)\n", rc, (int)res.status,
 		    err != NULL ? err : "verified");

@@ -52,6 +52,7 @@ static const struct opt opts[] = {
 	{ "connect-timeout", 0, OPT_SECONDS, F(connect_timeout), "S", "seconds to connect to a responder (default: 5)", 0 },
 	{ "timeout", 0, OPT_SECONDS, F(timeout), "S", "seconds for a whole responder exchange (default: 15)", 0 },
 	{ "default-validity", 0, OPT_SECONDS, F(default_validity), "S", "validity assumed for a response without nextUpdate (default: 3600)", 0 },
+	{ "nonce", 0, OPT_FLAG, F(nonce), NULL, "send a nonce with every request and require it back (no request sharing)", 0 },
 	{ "one-off", 0, OPT_FLAG, F(one_off), NULL, "one pass, then exit: 0 if every certificate has a valid staple, else 1", 0 },
 	{ "config", 'c', OPT_SPECIAL, 0, "FILE", "config file (default: ~/.ocspd.conf, then /etc/ocspd/ocspd.conf)", 0 },
 	{ "verbose", 'v', OPT_COUNT, F(verbose), NULL, "log every request, retry and timer (debug level)", 0 },

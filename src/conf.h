@@ -34,6 +34,7 @@ struct conf {
 	double connect_timeout;		/* seconds to connect to a responder */
 	double timeout;			/* seconds for a whole responder exchange */
 	double default_validity;	/* validity assumed without nextUpdate */
+	int nonce;			/* send a nonce and require it back */
 	int one_off;			/* one pass, then exit */
 	char *config;			/* config file that was read, or NULL */
 	int verbose;			/* -v count */

@@ -135,8 +135,57 @@ static int verify_signature(OCSP_BASICRESP *bs, X509 *signer)
 	return ok;
 }
 
+int ocsp_request_nonce(OCSP_CERTID *id, unsigned char **der, size_t *len, char **err)
+{
+	OCSP_REQUEST *req = OCSP_REQUEST_new();
+	OCSP_CERTID *copy = OCSP_CERTID_dup(id);
+	unsigned char *buf = NULL;
+	int n, rc = -1;
+
+	*der = NULL;
+	if (req == NULL || copy == NULL || OCSP_request_add0_id(req, copy) == NULL) {
+		err_set_ssl(err, "cannot build the OCSP request");
+		goto out;
+	}
+	copy = NULL;	/* owned by req */
+	if (!OCSP_request_add1_nonce(req, NULL, 16) || (n = i2d_OCSP_REQUEST(req, &buf)) <= 0) {
+		err_set_ssl(err, "cannot encode the OCSP request with a nonce");
+		goto out;
+	}
+	*der = buf;
+	*len = (size_t)n;
+	rc = 0;
+out:
+	OCSP_CERTID_free(copy);
+	OCSP_REQUEST_free(req);
+	return rc;
+}
+
+/* 0 when the nonce of the DER request (if any) came back in bs; -1 with *err. */
+static int check_nonce(const unsigned char *der, size_t len, OCSP_BASICRESP *bs, char **err)
+{
+	const unsigned char *p = der;
+	OCSP_REQUEST *req;
+	int r;
+
+	if (der == NULL)
+		return 0;
+	if ((req = d2i_OCSP_REQUEST(NULL, &p, (long)len)) == NULL) {
+		err_set_ssl(err, "cannot decode our own request");
+		return -1;
+	}
+	r = OCSP_check_nonce(req, bs);
+	OCSP_REQUEST_free(req);
+	if (r == -1)
+		err_set(err, "response has no nonce (the responder ignores nonces; run without --nonce)");
+	else if (r == 0)
+		err_set(err, "response nonce does not match the request's");
+	return r == 0 || r == -1 ? -1 : 0;
+}
+
 int ocsp_verify(const unsigned char *der, size_t len, OCSP_CERTID *id, X509 *issuer,
-    double now, struct ocsp_result *res, char **err)
+    const unsigned char *req, size_t req_len, double now, struct ocsp_result *res,
+    char **err)
 {
 	const unsigned char *p = der;
 	OCSP_RESPONSE *resp = NULL;
@@ -177,6 +226,8 @@ int ocsp_verify(const unsigned char *der, size_t len, OCSP_CERTID *id, X509 *iss
 		goto out;
 	}
 	if (check_signer(signer, issuer, now, err) == -1)
+		goto out;
+	if (check_nonce(req, req_len, bs, err) == -1)
 		goto out;
 	if (!OCSP_resp_find_status(bs, id, &status, &reason, &revtime, &thisupd, &nextupd)) {
 		err_set(err, "response does not cover this certificate (CertID mismatch)");

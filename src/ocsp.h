@@ -31,14 +31,19 @@ struct ocsp_result {
 int ocsp_request(X509 *leaf, X509 *issuer, OCSP_CERTID **id, unsigned char **der,
     size_t *len, char **err);
 
+/* A DER request for id carrying a fresh random nonce (--nonce). Caller frees *der. */
+int ocsp_request_nonce(OCSP_CERTID *id, unsigned char **der, size_t *len, char **err);
+
 /*
  * Verifies a DER OCSPResponse for certificate "id" issued by "issuer" at time
  * now (every check of DESIGN.md section 3 but the chain, which bundle does).
+ * When req (the DER request sent) carries a nonce, the response must echo it.
  * Returns 0 with res->status GOOD/REVOKED/UNKNOWN when the response is
  * authentic, or -1 with res->status INVALID/RETRY and *err saying why.
  */
 int ocsp_verify(const unsigned char *der, size_t len, OCSP_CERTID *id, X509 *issuer,
-    double now, struct ocsp_result *res, char **err);
+    const unsigned char *req, size_t req_len, double now, struct ocsp_result *res,
+    char **err);
 
 /* "2026-11-26 12:00:00Z" for logs. */
 void ocsp_fmt_time(double t, char *buf, size_t len);

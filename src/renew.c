@@ -58,6 +58,8 @@ struct cert {
 	OCSP_CERTID *id;		/* what we ask about */
 	unsigned char *req;		/* DER OCSP request */
 	size_t req_len;
+	unsigned char *nonce_req;	/* --nonce: the request of the current attempt */
+	size_t nonce_req_len;
 	X509 *issuer;			/* borrowed from the issuer table */
 	const char *urls[BUNDLE_MAX_URLS]; /* interned responder URLs */
 	int n_urls;
@@ -185,6 +187,7 @@ static void cert_free(struct cert *c)
 		c->r->busy--;
 	OCSP_CERTID_free(c->id);
 	free(c->req);
+	free(c->nonce_req);
 	free(c->staple);
 	free(c->last_err);
 	free(c->path);
@@ -376,7 +379,8 @@ static void parse_run(void *arg)
 	if (store_staple_path(j->path, spath, sizeof(spath)) == -1 ||
 	    read_file(spath, FETCH_MAX_BODY, &j->disk, &j->disk_len, NULL) == -1 || j->disk_len == 0)
 		return;
-	j->verified = ocsp_verify(j->disk, j->disk_len, j->id, j->b->issuer, j->now, &j->res, &j->verr) == 0;
+	j->verified = ocsp_verify(j->disk, j->disk_len, j->id, j->b->issuer, NULL, 0, j->now,
+	    &j->res, &j->verr) == 0;
 }
 
 static void parse_done(void *arg)
@@ -533,7 +537,8 @@ static void verify_run(void *arg)
 {
 	struct job *j = arg;
 
-	j->verified = ocsp_verify(j->body, j->body_len, j->vid, j->vissuer, j->now, &j->res, &j->err) == 0;
+	j->verified = ocsp_verify(j->body, j->body_len, j->vid, j->vissuer, j->req, j->req_len,
+	    j->now, &j->res, &j->err) == 0;
 }
 
 static void verify_done(void *arg)
@@ -605,6 +610,16 @@ static void on_fetched(struct cert *c, const unsigned char *body, size_t len, co
 	if (len > 0)
 		memcpy(copy, body, len);
 	j->now = now_s();
+	if (c->nonce_req != NULL) {
+		if ((j->req = malloc(c->nonce_req_len)) == NULL) {
+			free(copy);
+			job_free(j);
+			next_url(c, "out of memory");
+			return;
+		}
+		memcpy(j->req, c->nonce_req, c->nonce_req_len);
+		j->req_len = c->nonce_req_len;
+	}
 	j->body = copy;
 	j->body_len = len;
 	j->vid = c->id;
@@ -633,17 +648,31 @@ static void start_fetch(struct cert *c)
 {
 	struct renew *r = c->r;
 	const char *url = c->urls[c->url_idx];
-	size_t ulen = strlen(url) + 1, klen = ulen + c->req_len;
+	const unsigned char *req = c->req;
+	size_t req_len = c->req_len, ulen = strlen(url) + 1, klen;
 	struct flight *fl = NULL;
 	struct cert **w;
 	char *key, *err = NULL;
 
 	ev_timer_stop(r->loop, &c->timer);
 	set_state(c, CERT_FETCHING);
+	if (r->c->nonce) {
+		/* A fresh nonce per attempt: such requests are never shared. */
+		free(c->nonce_req);
+		c->nonce_req = NULL;
+		if (ocsp_request_nonce(c->id, &c->nonce_req, &c->nonce_req_len, &err) == -1) {
+			next_url(c, err);
+			free(err);
+			return;
+		}
+		req = c->nonce_req;
+		req_len = c->nonce_req_len;
+	}
+	klen = ulen + req_len;
 	if ((key = malloc(klen)) == NULL)
 		goto fail;
 	memcpy(key, url, ulen);
-	memcpy(key + ulen, c->req, c->req_len);
+	memcpy(key + ulen, req, req_len);
 	HASH_FIND(hh, r->flights, key, klen, fl);
 	if (fl == NULL) {
 		if ((fl = calloc(1, sizeof(*fl))) == NULL)
@@ -653,7 +682,7 @@ static void start_fetch(struct cert *c)
 		fl->r = r;
 		key = NULL;
 		log_debug("%s: asking %s", c->path, url);
-		if (fetch_start(r->fetch, url, c->req, c->req_len, on_flight_done, fl, &err) == -1) {
+		if (fetch_start(r->fetch, url, req, req_len, on_flight_done, fl, &err) == -1) {
 			free(fl->key);
 			free(fl);
 			next_url(c, err);

@@ -78,6 +78,8 @@ enum fault {
 	F_REVOKED, F_UNKNOWN,
 	F_FUTURE,	/* thisUpdate one day ahead */
 	F_STALE,	/* nextUpdate in the past */
+	F_NONCE,	/* good, echoes the request's nonce (acceptable) */
+	F_NONCE_WRONG,	/* good, with a nonce other than the request's */
 	F_COUNT
 };
 
@@ -120,6 +122,8 @@ static const struct {
 	[F_UNKNOWN] = { "unknown", "certStatus unknown" },
 	[F_FUTURE] = { "future", "thisUpdate one day ahead" },
 	[F_STALE] = { "stale", "nextUpdate one day ago" },
+	[F_NONCE] = { "nonce", "good, echoes the request's nonce" },
+	[F_NONCE_WRONG] = { "nonce-wrong", "good, with another nonce than the request's" },
 };
 
 struct signer {
@@ -403,6 +407,9 @@ static unsigned char *ocsp_answer(const struct pki *p, enum fault f, OCSP_REQUES
 			die("adding a SingleResponse");
 		OCSP_CERTID_free(use);
 	}
+	if ((f == F_NONCE && OCSP_copy_nonce(bs, req) <= 0) ||
+	    (f == F_NONCE_WRONG && !OCSP_basic_add1_nonce(bs, NULL, 16)))
+		die("adding a nonce");
 	if (s == NULL) {
 		if (!OCSP_basic_sign(bs, p->issuer, p->issuer_key, EVP_sha256(), NULL, flags))
 			die("signing");
