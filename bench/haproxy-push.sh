@@ -21,6 +21,8 @@ N=${N:-10000}
 WORK=${BENCH_WORK:-$BENCH/build/haproxy-push}
 OCSPD=${OCSPD:-$ROOT/ocspd}
 B=$BENCH/build
+# free_port, write_haproxy_cfg, start_haproxy (which tracks haproxy in PIDS).
+. "$ROOT/tests/lib.sh"
 PIDS=""
 
 die() { echo "haproxy-push: $*" >&2; exit 1; }
@@ -33,9 +35,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 make -s -C "$ROOT" ocspd >&2 || die "cannot build ocspd"
 make -s -C "$BENCH" build/genpki build/responder >&2 || die "cannot build genpki/responder"
@@ -64,32 +63,11 @@ have=$(find "$certs" -name '*.pem.ocsp' -size +0 | wc -l)
 
 sock=$WORK/admin.sock
 hport=$(free_port)
-cat >"$WORK/haproxy.cfg" <<CFG
-global
-	stats socket $sock level admin
-	tune.ssl.cachesize 1000
-defaults
-	mode http
-	timeout connect 5s
-	timeout client 30s
-	timeout server 30s
-frontend tls
-	bind 127.0.0.1:$hport ssl crt $certs
-	http-request return status 200 content-type text/plain string ok
-CFG
+write_haproxy_cfg "$WORK/haproxy.cfg" "$sock" "$hport" "$certs" "tune.ssl.cachesize 1000"
 say "haproxy: loading $N certificates"
 t2=$(date +%s.%N)
-haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
-HPID=$!
-PIDS="$PIDS $HPID"
-for _ in $(seq 6000); do
-	[ -S "$sock" ] && echo "show info" | python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"show info\n")
-sys.exit(0 if b"Pid: " in s.recv(4096) else 1)' "$sock" 2>/dev/null && break
-	kill -0 $HPID 2>/dev/null || die "haproxy died: $(tail -3 "$WORK/haproxy.log")"
-	sleep 0.1
-done
+WAIT=600 start_haproxy "$WORK/haproxy.cfg"
+HPID=$HAPROXY_PID
 t3=$(date +%s.%N)
 rss=$(awk '/VmRSS/ { print int($2 / 1024) }' /proc/$HPID/status)
 

@@ -1,7 +1,8 @@
 /*
  * fuzz_common.h — harness code shared by the fuzz targets: the libFuzzer
  * entry points, quiet logging, and a memfd standing in for a file on disk.
- * Each target includes it once; everything here is static.
+ * Each target includes it once. It also defines LLVMFuzzerInitialize (logging
+ * only) unless the target defines FUZZ_OWN_INIT before including it.
  */
 #ifndef FUZZ_COMMON_H
 #define FUZZ_COMMON_H
@@ -18,7 +19,7 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Errors only, to stderr: the targets' parsers log every bad input. Aborts on failure. */
+/* Log errors only, not to syslog, so a long run stays readable. Aborts on failure. */
 static inline void fuzz_log_setup(void)
 {
 	char *err = NULL;
@@ -28,25 +29,34 @@ static inline void fuzz_log_setup(void)
 }
 
 /*
- * A memfd named name, its /proc/self/fd/N path written to path (size len),
- * so a parser that opens a file by name reads the fuzz input without
- * touching the disk. Returns the descriptor; aborts on failure.
+ * The path of a file holding exactly data[0..size): a memfd (made on the first
+ * call, named name) read back through /proc/self/fd/N, so a parser that opens
+ * a file by name reads the fuzz input without touching the disk. The path
+ * stays valid for the whole run. Aborts on failure.
  */
-static inline int fuzz_memfd(const char *name, char *path, size_t len)
+static inline const char *fuzz_file(const char *name, const uint8_t *data, size_t size)
 {
-	int fd;
+	static int fd = -1;
+	static char path[64];
 
-	if ((fd = memfd_create(name, 0)) == -1)
-		abort();
-	snprintf(path, len, "/proc/self/fd/%d", fd);
-	return fd;
-}
-
-/* Make the memfd fd hold exactly data[0..size). Aborts on failure. */
-static inline void fuzz_memfd_fill(int fd, const uint8_t *data, size_t size)
-{
+	if (fd == -1) {
+		if ((fd = memfd_create(name, 0)) == -1)
+			abort();
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	}
 	if (ftruncate(fd, 0) == -1 || pwrite(fd, data, size, 0) != (ssize_t)size)
 		abort();
+	return path;
 }
+
+#ifndef FUZZ_OWN_INIT
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_log_setup();
+	return 0;
+}
+#endif
 
 #endif

@@ -8,25 +8,14 @@
 #include "conf.h"
 #include "fuzz_common.h"
 
-static int memfd = -1;
-static char path[64];
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_log_setup();
-	memfd = fuzz_memfd("fuzz-conf", path, sizeof(path));
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct conf c;
+	const char *path;
 	char *err = NULL;
 	int rc;
 
-	fuzz_memfd_fill(memfd, data, size);
+	path = fuzz_file("fuzz-conf", data, size);
 	memset(&c, 0, sizeof(c));
 	rc = conf_read_file(&c, path, &err);
 	if (rc == -1 && err == NULL)

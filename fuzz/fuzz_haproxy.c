@@ -10,14 +10,6 @@
 #include "haproxy.h"
 #include "fuzz_common.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_log_setup();
-	return 0;
-}
-
 static void check(enum haproxy_answer a)
 {
 	if (a < HAPROXY_ANS_EMPTY || a > HAPROXY_ANS_OTHER)

@@ -9,25 +9,14 @@
 #include "haproxy.h"
 #include "fuzz_common.h"
 
-static int memfd = -1;
-static char path[64];
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_log_setup();
-	memfd = fuzz_memfd("fuzz-haproxycfg", path, sizeof(path));
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct haproxy_cfg cfg;
+	const char *path;
 	char *err = NULL;
 	int rc;
 
-	fuzz_memfd_fill(memfd, data, size);
+	path = fuzz_file("fuzz-haproxycfg", data, size);
 	memset(&cfg, 0, sizeof(cfg));
 	rc = haproxy_cfg_read(path, &cfg, &err);
 	if (rc == -1 && err == NULL)

@@ -256,14 +256,15 @@ PY
 }
 
 start_haproxy() {
-	local cfg=${!#} sock
+	local cfg=${!#} log sock
 	sock=$(awk '$1 == "stats" && $2 == "socket" && / level admin/ { print $3; exit }' "$cfg")
 	[ -n "$sock" ] || fail "$cfg: no admin stats socket"
-	haproxy -db "${@:1:$#-1}" -f "$cfg" >>"${cfg%.cfg}.log" 2>&1 &
+	log=${cfg%.cfg}.log
+	haproxy -db "${@:1:$#-1}" -f "$cfg" >>"$log" 2>&1 &
 	HAPROXY_PID=$!
 	track $HAPROXY_PID
 	wait_for eval '[ -n "$(haproxy_pid "$sock")" ] || ! kill -0 $HAPROXY_PID 2>/dev/null' &&
-		kill -0 $HAPROXY_PID 2>/dev/null || fail "haproxy -f $cfg did not start"
+		kill -0 $HAPROXY_PID 2>/dev/null || fail "haproxy -f $cfg did not start: $(tail -n 3 "$log")"
 }
 
 served_staple() {

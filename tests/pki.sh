@@ -81,13 +81,8 @@ keyUsage = critical,digitalSignature
 extendedKeyUsage = OCSPSigning
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
-[ ocsp_nocheck ]
-basicConstraints = critical,CA:false
-keyUsage = critical,digitalSignature
-extendedKeyUsage = OCSPSigning
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-noCheck = ignored
+# noCheck (unless NOCHECK=0) and a leaf's authorityInfoAccess (unless it has
+# no URL) come from -addext.
 [ leaf ]
 basicConstraints = critical,CA:false
 keyUsage = critical,digitalSignature
@@ -95,16 +90,8 @@ extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 subjectAltName = $ENV::SAN
-authorityInfoAccess = $ENV::AIA
-[ leaf_noaia ]
-basicConstraints = critical,CA:false
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-subjectAltName = $ENV::SAN
 EOF
-export SAN=DNS:unused AIA=unused
+export SAN=DNS:unused
 cnf=$ca/openssl.cnf
 
 key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
@@ -119,9 +106,9 @@ openssl req -new -x509 -config "$cnf" -extensions root -key "$ca/root.key" \
 openssl req -new -config "$cnf" -extensions inter -key "$ca/inter.key" \
 	-subj "/O=ocspd test/CN=ocspd test intermediate" -days 3650 -set_serial 0x02 \
 	-CA "$ca/root.pem" -CAkey "$ca/root.key" -out "$ca/inter.pem"
-ocsp_ext=ocsp_nocheck
-[ "${NOCHECK:-1}" = 0 ] && ocsp_ext=ocsp
-openssl req -new -config "$cnf" -extensions $ocsp_ext -key "$ca/ocsp.key" \
+nocheck=noCheck=ignored
+[ "${NOCHECK:-1}" = 0 ] && nocheck=
+openssl req -new -config "$cnf" -extensions ocsp ${nocheck:+-addext "$nocheck"} -key "$ca/ocsp.key" \
 	-subj "/O=ocspd test/CN=ocspd test OCSP responder" -days 3650 -set_serial 0x03 \
 	-CA "$ca/inter.pem" -CAkey "$ca/inter.key" -out "$ca/ocsp.pem"
 cp "$ca/inter.pem" "$ca/intermediate.pem"
@@ -135,15 +122,17 @@ expiry=$(date -u -d "+$days days" +%y%m%d%H%M%SZ)
 revtime=$(date -u -d "-1 hour" +%y%m%d%H%M%SZ)
 serial=4096	# 0x1000; serials stay 4 hex digits (even length, as index.txt wants)
 
-# leaf NAME LAYOUT EXT [AIA URL...]
+# leaf NAME LAYOUT [AIA URL...]   (no URL: no authorityInfoAccess at all)
 #   LAYOUT: std (leaf inter key), keyfirst (key leaf inter), issuerfile (leaf key + .issuer)
 leaf() {
-	name=$1 layout=$2 ext=$3
-	shift 3
+	name=$1 layout=$2
+	shift 2
 	serial=$((serial + 1))
 	hex=$(printf '%04X' $serial)
 	crt=$ca/leaves/$name.crt
-	SAN=DNS:$name.test AIA=$(aia "$@") openssl req -new -config "$cnf" -extensions "$ext" \
+	aia_ext=$(aia "$@")
+	SAN=DNS:$name.test openssl req -new -config "$cnf" -extensions leaf \
+		${aia_ext:+-addext "authorityInfoAccess=$aia_ext"} \
 		-key "$ca/leaf.key" -subj "/O=ocspd test/CN=$name.test" -days "$days" \
 		-set_serial "0x$hex" -CA "$ca/inter.pem" -CAkey "$ca/inter.key" -out "$crt"
 	case $layout in
@@ -163,16 +152,16 @@ leaf() {
 }
 
 first=$1
-leaf good1 std leaf "$first"
-leaf good2 std leaf "$first"
-leaf good3 keyfirst leaf "$first"
-leaf deadfirst std leaf "$dead" "$@"
-leaf issuerfile issuerfile leaf "$first"
-leaf revoked std leaf "$first"
-leaf noaia std leaf_noaia
+leaf good1 std "$first"
+leaf good2 std "$first"
+leaf good3 keyfirst "$first"
+leaf deadfirst std "$dead" "$@"
+leaf issuerfile issuerfile "$first"
+leaf revoked std "$first"
+leaf noaia std
 i=1
 while [ "$i" -le "$leaves" ]; do
-	leaf "leaf$i" std leaf "$first"
+	leaf "leaf$i" std "$first"
 	i=$((i + 1))
 done
 
