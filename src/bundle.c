@@ -1,10 +1,10 @@
 /* bundle — see bundle.h. */
 #include "bundle.h"
+#include "certcache.h"
 #include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -86,85 +86,6 @@ static int is_ca(X509 *x)
 	return X509_check_ca(x) != 0;
 }
 
-/*
- * CA certificates seen recently, by DER bytes: every bundle of a CA carries
- * the same intermediate, and decoding a certificate (its public key above
- * all) is the dearest step of parsing with OpenSSL 3.0. Shared by the
- * worker threads; entries are replaced round-robin.
- */
-#define CA_CACHE_SIZE 16
-
-static struct {
-	unsigned char *der;		/* owned copy of the DER */
-	long len;			/* its length */
-	X509 *x;			/* owned reference */
-} ca_cache[CA_CACHE_SIZE];
-static int ca_cache_next;
-static pthread_mutex_t ca_cache_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* A new reference to the cached certificate with this DER, or NULL. */
-static X509 *ca_cache_get(const unsigned char *der, long len)
-{
-	X509 *x = NULL;
-
-	pthread_mutex_lock(&ca_cache_lock);
-	for (int i = 0; i < CA_CACHE_SIZE && x == NULL; i++)
-		if (ca_cache[i].len == len && memcmp(ca_cache[i].der, der, (size_t)len) == 0) {
-			x = ca_cache[i].x;
-			X509_up_ref(x);
-		}
-	pthread_mutex_unlock(&ca_cache_lock);
-	return x;
-}
-
-static void ca_cache_put(const unsigned char *der, long len, X509 *x)
-{
-	unsigned char *copy = malloc((size_t)len);
-
-	if (copy == NULL)
-		return;
-	memcpy(copy, der, (size_t)len);
-	X509_up_ref(x);
-	pthread_mutex_lock(&ca_cache_lock);
-	free(ca_cache[ca_cache_next].der);
-	X509_free(ca_cache[ca_cache_next].x);
-	ca_cache[ca_cache_next].der = copy;
-	ca_cache[ca_cache_next].len = len;
-	ca_cache[ca_cache_next].x = x;
-	ca_cache_next = (ca_cache_next + 1) % CA_CACHE_SIZE;
-	pthread_mutex_unlock(&ca_cache_lock);
-}
-
-void bundle_cache_free(void)
-{
-	pthread_mutex_lock(&ca_cache_lock);
-	for (int i = 0; i < CA_CACHE_SIZE; i++) {
-		free(ca_cache[i].der);
-		X509_free(ca_cache[i].x);
-		ca_cache[i].der = NULL;
-		ca_cache[i].len = 0;
-		ca_cache[i].x = NULL;
-	}
-	pthread_mutex_unlock(&ca_cache_lock);
-}
-
-/* Decodes one certificate, from the CA cache when it is a CA seen before. */
-static X509 *decode_cert(const unsigned char *der, long len)
-{
-	const unsigned char *p = der;
-	X509 *x = ca_cache_get(der, len);
-
-	if (x != NULL)
-		return x;
-	if ((x = d2i_X509(NULL, &p, len)) == NULL || p != der + len) {
-		X509_free(x);
-		return NULL;
-	}
-	if (is_ca(x))
-		ca_cache_put(der, len, x);
-	return x;
-}
-
 /* Reads every CERTIFICATE block of pem into certs; other blocks are skipped and wiped. */
 static int read_certs(const char *path, const unsigned char *pem, size_t len,
     STACK_OF(X509) *certs, int *blocks, char **err)
@@ -193,7 +114,8 @@ static int read_certs(const char *path, const unsigned char *pem, size_t len,
 		}
 		(*blocks)++;
 		if (strcmp(name, PEM_STRING_X509) == 0 || strcmp(name, PEM_STRING_X509_OLD) == 0) {
-			X509 *x = decode_cert(data, dlen);
+			/* The intermediate of every bundle of a CA is decoded once. */
+			X509 *x = certcache_decode(data, dlen, is_ca);
 
 			if (x == NULL) {
 				err_set_ssl(err, "%s: certificate %d is not valid DER", path, sk_X509_num(certs) + 1);

@@ -35,8 +35,6 @@ int bundle_verify_chain(const struct bundle *b, X509_STORE *store, const char *p
 
 void bundle_free(struct bundle *b);
 
-/* Drops the cache of decoded CA certificates (at exit). */
-void bundle_cache_free(void);
 
 /*
  * Reads a whole regular file of at most max bytes (0 = no limit) into a

@@ -4,7 +4,7 @@
  * main wires the pipeline together (watch → renew → fetch/verify → store →
  * deliver), handles signals and --one-off, and is the only place that exits.
  */
-#include "bundle.h"
+#include "certcache.h"
 #include "conf.h"
 #include "deliver.h"
 #include "fetch.h"
@@ -183,7 +183,7 @@ static void daemon_free(struct daemon *d)
 	store_free(d->store);
 	renew_free(d->renew);
 	X509_STORE_free(d->trust);
-	bundle_cache_free();
+	certcache_free();
 	conf_free(&d->conf);
 }
 

@@ -1,5 +1,6 @@
 /* ocsp — see ocsp.h. */
 #include "ocsp.h"
+#include "certcache.h"
 #include "log.h"
 
 #include <stdlib.h>
@@ -64,18 +65,152 @@ void ocsp_fmt_time(double t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
-/* Finds the certificate that signed bs: the issuer itself or one of bs's certificates. */
-static X509 *find_signer(OCSP_BASICRESP *bs, X509 *issuer)
+/* Finds the certificate that signed bs: the issuer itself or one of certs. */
+static X509 *find_signer(OCSP_BASICRESP *bs, X509 *issuer, STACK_OF(X509) *certs)
 {
-	STACK_OF(X509) *extra = sk_X509_new_null();
+	STACK_OF(X509) *extra = sk_X509_dup(certs);
 	X509 *signer = NULL;
 
-	if (extra != NULL && sk_X509_push(extra, issuer))
+	if (extra != NULL && sk_X509_insert(extra, issuer, 0))
 		if (OCSP_resp_get0_signer(bs, &signer, extra) != 1)
 			signer = NULL;
 	sk_X509_free(extra);
 	ERR_clear_error();
 	return signer;
+}
+
+/*
+ * Steps over one DER element at *p (which must end by end) with this tag and
+ * class; *val and *vlen are its contents. 0, or -1 when it is not there.
+ */
+static int der_next(const unsigned char **p, const unsigned char *end, int tag, int cls,
+    const unsigned char **val, long *vlen)
+{
+	const unsigned char *q = *p;
+	int t, c, r;
+
+	if (*p >= end)
+		return -1;
+	r = ASN1_get_object(&q, vlen, &t, &c, end - *p);
+	if ((r & 0x80) || (r & 0x01) || t != tag || c != cls) {
+		ERR_clear_error();
+		return -1;
+	}
+	*val = q;
+	*p = q + *vlen;
+	return 0;
+}
+
+/* DER contents of the OID id-pkix-ocsp-basic (1.3.6.1.5.5.7.48.1.1). */
+static const unsigned char oid_ocsp_basic[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01 };
+
+/*
+ * The BasicOCSPResponse of a DER OCSPResponse, decoded without its
+ * certificates, and those certificates (taken from the certificate cache:
+ * a responder puts the same one in every response, and decoding it is the
+ * dearest step). The signature covers only tbsResponseData, so leaving the
+ * certs field out changes nothing that is verified; every candidate signer is
+ * checked by check_signer. 0, or -1 with *err. Caller frees *bs and *certs.
+ */
+static int decode_basic(const unsigned char *der, size_t len, OCSP_BASICRESP **bs,
+    STACK_OF(X509) **certs, char **err)
+{
+	const unsigned char *p = der, *end = der + len, *v, *first, *signed_end, *cv = NULL;
+	unsigned char *bare = NULL, *w;
+	const unsigned char *bp;
+	long vlen, clen = 0;
+	int n, rc = -1;
+
+	*bs = NULL;
+	if ((*certs = sk_X509_new_null()) == NULL) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	/* OCSPResponse ::= SEQUENCE { ENUMERATED, [0] EXPLICIT SEQUENCE { OID, OCTET STRING } } */
+	if (der_next(&p, end, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, &v, &vlen) == -1 || p != end)
+		goto malformed;
+	p = v;
+	end = v + vlen;
+	if (der_next(&p, end, V_ASN1_ENUMERATED, V_ASN1_UNIVERSAL, &v, &vlen) == -1 ||
+	    der_next(&p, end, 0, V_ASN1_CONTEXT_SPECIFIC, &v, &vlen) == -1 || p != end)
+		goto malformed;
+	p = v;
+	end = v + vlen;
+	if (der_next(&p, end, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, &v, &vlen) == -1 || p != end)
+		goto malformed;
+	p = v;
+	end = v + vlen;
+	if (der_next(&p, end, V_ASN1_OBJECT, V_ASN1_UNIVERSAL, &v, &vlen) == -1)
+		goto malformed;
+	if (vlen != (long)sizeof(oid_ocsp_basic) || memcmp(v, oid_ocsp_basic, sizeof(oid_ocsp_basic)) != 0) {
+		err_set(err, "response is not a BasicOCSPResponse");
+		goto out;
+	}
+	if (der_next(&p, end, V_ASN1_OCTET_STRING, V_ASN1_UNIVERSAL, &v, &vlen) == -1 || p != end)
+		goto malformed;
+	/* BasicOCSPResponse ::= SEQUENCE { tbsResponseData, signatureAlgorithm, signature, [0] certs OPTIONAL } */
+	p = v;
+	end = v + vlen;
+	if (der_next(&p, end, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, &v, &vlen) == -1 || p != end)
+		goto malformed;
+	p = first = v;
+	end = v + vlen;
+	if (der_next(&p, end, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, &v, &vlen) == -1 ||
+	    der_next(&p, end, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, &v, &vlen) == -1 ||
+	    der_next(&p, end, V_ASN1_BIT_STRING, V_ASN1_UNIVERSAL, &v, &vlen) == -1)
+		goto malformed;
+	signed_end = p;
+	if (p < end) {
+		const unsigned char *q;
+
+		if (der_next(&p, end, 0, V_ASN1_CONTEXT_SPECIFIC, &v, &vlen) == -1 || p != end)
+			goto malformed;
+		q = v;
+		if (der_next(&q, v + vlen, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, &cv, &clen) == -1 || q != v + vlen)
+			goto malformed;
+	}
+	/* The same SEQUENCE without the certs field. */
+	n = ASN1_object_size(1, (int)(signed_end - first), V_ASN1_SEQUENCE);
+	if (n <= 0 || (bare = malloc((size_t)n)) == NULL) {
+		err_set(err, "out of memory");
+		goto out;
+	}
+	w = bare;
+	ASN1_put_object(&w, 1, (int)(signed_end - first), V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+	memcpy(w, first, (size_t)(signed_end - first));
+	bp = bare;
+	if ((*bs = d2i_OCSP_BASICRESP(NULL, &bp, n)) == NULL || bp != bare + n)
+		goto malformed;
+	/* certs: SEQUENCE OF Certificate, each one whole DER element. */
+	p = cv;
+	end = cv != NULL ? cv + clen : cv;
+	while (p != NULL && p < end) {
+		const unsigned char *start = p;
+		X509 *x;
+
+		if (der_next(&p, end, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, &v, &vlen) == -1 ||
+		    (x = certcache_decode(start, p - start, NULL)) == NULL)
+			goto malformed;
+		if (!sk_X509_push(*certs, x)) {
+			X509_free(x);
+			err_set(err, "out of memory");
+			goto out;
+		}
+	}
+	rc = 0;
+	goto out;
+malformed:
+	ERR_clear_error();
+	err_set(err, "response is not a well-formed BasicOCSPResponse");
+out:
+	free(bare);
+	if (rc == -1) {
+		OCSP_BASICRESP_free(*bs);
+		*bs = NULL;
+		sk_X509_pop_free(*certs, X509_free);
+		*certs = NULL;
+	}
+	return rc;
 }
 
 /*
@@ -190,6 +325,7 @@ int ocsp_verify(const unsigned char *der, size_t len, OCSP_CERTID *id, X509 *iss
 	const unsigned char *p = der;
 	OCSP_RESPONSE *resp = NULL;
 	OCSP_BASICRESP *bs = NULL;
+	STACK_OF(X509) *certs = NULL;
 	ASN1_GENERALIZEDTIME *thisupd = NULL, *nextupd = NULL, *revtime = NULL;
 	X509 *signer;
 	int rstatus, status = -1, reason = -1, rc = -1;
@@ -213,11 +349,9 @@ int ocsp_verify(const unsigned char *der, size_t len, OCSP_CERTID *id, X509 *iss
 		err_set(err, "responder answered %s", OCSP_response_status_str(rstatus));
 		goto out;
 	}
-	if ((bs = OCSP_response_get1_basic(resp)) == NULL) {
-		err_set_ssl(err, "response is not a BasicOCSPResponse");
+	if (decode_basic(der, len, &bs, &certs, err) == -1)
 		goto out;
-	}
-	if ((signer = find_signer(bs, issuer)) == NULL) {
+	if ((signer = find_signer(bs, issuer, certs)) == NULL) {
 		err_set(err, "response signer not found (neither the issuer nor an embedded certificate)");
 		goto out;
 	}
@@ -270,6 +404,7 @@ int ocsp_verify(const unsigned char *der, size_t len, OCSP_CERTID *id, X509 *iss
 	}
 	rc = 0;
 out:
+	sk_X509_pop_free(certs, X509_free);
 	OCSP_BASICRESP_free(bs);
 	OCSP_RESPONSE_free(resp);
 	return rc;
