@@ -16,6 +16,7 @@
 #include <uthash.h>
 
 #define CERT_MAGIC 0x0c5bd001u	/* checks a struct cert coming back through a void * */
+#define RENEW_PARSE_MAX 64	/* parse jobs out at once */
 
 enum cert_state {
 	CERT_IDLE,		/* waiting for its timer or for the file to change */
@@ -72,6 +73,7 @@ struct cert {
 	char *last_err;			/* reason of the last failed attempt */
 	int err_repeats;		/* how many times in a row */
 	struct cert *next_removed;	/* in renew.removed while removed */
+	struct cert *next_parse;	/* in renew's parse queue while waiting */
 	int outcome;			/* --one-off: 1 stapled, -1 failed, 0 not yet */
 	ev_timer timer;			/* next renewal or retry */
 	UT_hash_handle hh;		/* by path */
@@ -91,6 +93,8 @@ struct renew {
 	struct cert *removed;		/* removed with work in flight */
 	struct flight *flights;		/* requests in flight, by URL + request */
 	struct job *jobs;		/* jobs handed to workers or the store */
+	struct cert *parse_head, *parse_tail; /* certificates waiting to be parsed */
+	int parsing;			/* parse jobs out on workers */
 	int busy;			/* certificates not CERT_IDLE */
 };
 
@@ -196,6 +200,9 @@ static void cert_free(struct cert *c)
 }
 
 static void start_parse(struct cert *c);
+static void parse_done(void *arg);
+static void parse_run(void *arg);
+static void parse_pump(struct renew *r);
 static void start_fetch(struct cert *c);
 static void on_timer(struct ev_loop *loop, ev_timer *t, int revents);
 
@@ -387,10 +394,11 @@ static void parse_done(void *arg)
 {
 	struct job *j = arg;
 	struct cert *c = j->c;
-	struct renew *r = c->r;
+	struct renew *r = j->r;
 	double now = now_s();
 	char until[32], at[32];
 
+	r->parsing--;
 	if (!still_wanted(c))
 		goto out;
 	if (j->err != NULL) {
@@ -455,23 +463,63 @@ static void parse_done(void *arg)
 	start_fetch(c);
 out:
 	job_free(j);
+	parse_pump(r);
 }
 
-static void start_parse(struct cert *c)
+/* Hands c's parse job to a worker. */
+static void submit_parse(struct cert *c)
 {
 	struct job *j = job_new(c);
 
 	if (j == NULL || (j->path = strdup(c->path)) == NULL) {
 		job_free(j);
 		log_err("%s: out of memory", c->path);
+		set_state(c, CERT_IDLE);
 		return;
 	}
-	ev_timer_stop(c->r->loop, &c->timer);
 	j->trust = c->r->trust;
 	X509_STORE_up_ref(j->trust);
 	j->now = now_s();
-	set_state(c, CERT_PARSING);
+	c->r->parsing++;
 	work_submit(c->r->work, parse_run, parse_done, j);
+}
+
+/*
+ * Parses c on a worker, or queues it while RENEW_PARSE_MAX parses are out:
+ * 10,000 files found at once must not become 10,000 parsed chains waiting in
+ * memory for the loop thread.
+ */
+static void start_parse(struct cert *c)
+{
+	struct renew *r = c->r;
+
+	ev_timer_stop(r->loop, &c->timer);
+	set_state(c, CERT_PARSING);
+	if (r->parsing < RENEW_PARSE_MAX) {
+		submit_parse(c);
+		return;
+	}
+	c->next_parse = NULL;
+	if (r->parse_tail != NULL)
+		r->parse_tail->next_parse = c;
+	else
+		r->parse_head = c;
+	r->parse_tail = c;
+}
+
+/* After a parse lands: starts queued ones while there is room. */
+static void parse_pump(struct renew *r)
+{
+	struct cert *c;
+
+	while (r->parsing < RENEW_PARSE_MAX && (c = r->parse_head) != NULL) {
+		r->parse_head = c->next_parse;
+		if (r->parse_head == NULL)
+			r->parse_tail = NULL;
+		c->reparse = 0;		/* not parsed yet: nothing stale to redo */
+		if (still_wanted(c))
+			submit_parse(c);
+	}
 }
 
 /* ---------------------------------------------------------------- fetch, verify, store */
