@@ -46,9 +46,14 @@ TESTBIN = $(patsubst tests/%.c,build/tests/%,$(wildcard tests/*.c))
 unit: $(UNITBIN)
 	@for t in $(UNITBIN); do echo "== $$t"; ./$$t || exit 1; done
 
-# Integration tests run the sanitizer build against real openssl/haproxy/nginx.
+# Integration tests against real openssl/haproxy/nginx: once with the
+# ASan+UBSan build, then again with the optimised build operators run
+# (timing differs; fuzz-smoke builds its own sanitized targets, so once is enough).
 it: ocspd ocspd-san $(TESTBIN)
+	@echo "== integration tests, ASan+UBSan build (ocspd-san)"
 	@OCSPD=$(CURDIR)/ocspd-san tests/run.sh
+	@echo "== integration tests, optimised build (ocspd)"
+	@OCSPD=$(CURDIR)/ocspd SKIP=fuzz-smoke tests/run.sh
 
 check:
 	@scripts/deps.sh check

@@ -195,8 +195,11 @@ static int opt_set(struct conf *c, const struct opt *o, const char *val,
 		*(double *)field = d;
 		return 0;
 	case OPT_STR:
+		/* Only --logdir may be given without a value: it means the default directory. */
+		if (val == NULL || (o->optional_arg && *val == '\0'))
+			val = DEFAULT_LOGDIR;
 		free(*(char **)field);
-		*(char **)field = strdup(val != NULL ? val : DEFAULT_LOGDIR);
+		*(char **)field = strdup(val);
 		return 0;
 	case OPT_LIST:
 		if (from_file) {
