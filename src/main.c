@@ -34,7 +34,7 @@ struct daemon {
 	struct renew *renew;
 	struct deliver *deliver;
 	struct watch *watch;
-	ev_signal sigterm, sigint, sighup;
+	ev_signal sigterm, sigint, sighup, sigusr1;
 	ev_prepare oneoff;		/* --one-off: checks for the end of the pass */
 	ev_timer watchdog;		/* systemd watchdog keep-alive */
 	int stopping;			/* SIGTERM seen */
@@ -157,6 +157,15 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	watch_reconfigure(d->watch, &d->conf);
 }
 
+static void on_usr1(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct daemon *d = w->data;
+
+	(void)loop;
+	(void)revents;
+	renew_report(d->renew);
+}
+
 static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
@@ -171,6 +180,7 @@ static void daemon_free(struct daemon *d)
 		ev_signal_stop(d->loop, &d->sigterm);
 		ev_signal_stop(d->loop, &d->sigint);
 		ev_signal_stop(d->loop, &d->sighup);
+		ev_signal_stop(d->loop, &d->sigusr1);
 		ev_prepare_stop(d->loop, &d->oneoff);
 		ev_timer_stop(d->loop, &d->watchdog);
 	}
@@ -237,7 +247,9 @@ int main(int argc, char **argv)
 	ev_signal_init(&d.sigterm, on_stop, SIGTERM);
 	ev_signal_init(&d.sigint, on_stop, SIGINT);
 	ev_signal_init(&d.sighup, on_hup, SIGHUP);
-	d.sigterm.data = d.sigint.data = d.sighup.data = &d;
+	ev_signal_init(&d.sigusr1, on_usr1, SIGUSR1);
+	d.sigterm.data = d.sigint.data = d.sighup.data = d.sigusr1.data = &d;
+	ev_signal_start(d.loop, &d.sigusr1);
 	ev_signal_start(d.loop, &d.sigterm);
 	ev_signal_start(d.loop, &d.sigint);
 	if (!d.conf.one_off)

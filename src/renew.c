@@ -918,3 +918,47 @@ void renew_count(const struct renew *r, int *known, int *stapled)
 			(*stapled)++;
 	}
 }
+
+void renew_report(const struct renew *r)
+{
+	const struct cert *c, *tmp;
+	double now = now_s();
+	int known = 0, stapled = 0, revoked = 0, without = 0, busy = 0;
+	char t1[32], t2[32];
+
+	HASH_ITER(hh, r->certs, c, tmp) {
+		known++;
+		if (c->state != CERT_IDLE)
+			busy++;
+		else if (staple_valid(c, now))
+			stapled++;
+		else if (c->revoked)
+			revoked++;
+		else
+			without++;
+	}
+	log_info("status: %d certificate%s: %d with a valid staple, %d revoked, %d without a staple, %d in progress",
+	    known, known == 1 ? "" : "s", stapled, revoked, without, busy);
+	HASH_ITER(hh, r->certs, c, tmp) {
+		double at = ev_is_active(&c->timer) ? now + ev_timer_remaining(r->loop, (ev_timer *)&c->timer) : 0;
+
+		ocsp_fmt_time(at, t2, sizeof(t2));
+		if (c->state != CERT_IDLE) {
+			log_info("status: %s: in progress", c->path);
+		} else if (staple_valid(c, now)) {
+			ocsp_fmt_time(c->next_update, t1, sizeof(t1));
+			log_debug("status: %s: good until %s, renew at %s", c->path, t1, t2);
+		} else if (c->revoked) {
+			log_info("status: %s: revoked, checked again at %s", c->path, t2);
+		} else {
+			const char *why = c->last_err != NULL ? c->last_err : "not fetched yet";
+			size_t n = strlen(c->path);
+
+			/* Parse errors already start with the path. */
+			if (strncmp(why, c->path, n) == 0 && why[n] == ':' && why[n + 1] == ' ')
+				why += n + 2;
+			log_info("status: %s: no staple (%s)%s%s", c->path, why,
+			    at != 0 ? ", next attempt at " : ", waiting for the file to change", at != 0 ? t2 : "");
+		}
+	}
+}

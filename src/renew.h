@@ -44,6 +44,13 @@ void renew_reconfigure(struct renew *r, const struct conf *c, X509_STORE *trust)
 /* Certificates with work in flight (parse, fetch, verify, store). */
 int renew_busy(const struct renew *r);
 
+/*
+ * Logs where every certificate stands (SIGUSR1): one summary line, then one
+ * line per certificate without a valid staple (revoked, failing, in
+ * progress); certificates with a staple only at debug level.
+ */
+void renew_report(const struct renew *r);
+
 /* How many certificates are known, and how many have a valid staple now. */
 void renew_count(const struct renew *r, int *known, int *stapled);
 
