@@ -409,7 +409,17 @@ static void parse_done(void *arg)
 		free(c->last_err);
 		c->last_err = j->err;
 		j->err = NULL;
-		/* Wait for the file to change; an existing staple stays until it expires. */
+		/* Forget the old certificate: nothing is fetched for it again. */
+		OCSP_CERTID_free(c->id);
+		free(c->req);
+		c->id = NULL;
+		c->req = NULL;
+		c->n_urls = 0;
+		/*
+		 * Wait for the file to change. A staple of the certificate that was
+		 * there stays until it expires (the server may still hold that
+		 * certificate), then the timer empties it.
+		 */
 		if (c->staple_len > 0 && c->next_update > now)
 			schedule(c, c->next_update);
 		goto out;
@@ -422,6 +432,7 @@ static void parse_done(void *arg)
 	j->id = NULL;
 	j->req = NULL;
 	c->issuer = issuer_ref(r, j->b->issuer);
+	c->revoked = 0;		/* a new parse may be a new certificate */
 	c->n_urls = j->b->n_urls;
 	for (int i = 0; i < c->n_urls; i++)
 		c->urls[i] = intern(r, j->b->urls[i]);
