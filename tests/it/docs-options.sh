@@ -19,6 +19,12 @@ for o in $(cat "$T/help.opts"); do
 	grep -q -- "$o" "$ROOT/README.md" || fail "README.md does not mention $o"
 done
 ok "README mentions every option"
+# The README's usage block is --help's option list, line for line.
+grep -E '^  -' "$T/help.txt" | while IFS= read -r line; do
+	grep -qxF -- "$line" "$ROOT/README.md" || { echo "$line"; }
+done >"$T/stale.txt"
+[ ! -s "$T/stale.txt" ] || fail "README usage block differs from --help: $(cat "$T/stale.txt")"
+ok "README usage block matches --help"
 "$OCSPD" --version | grep -qE '^ocspd [0-9]+\.[0-9]+' || fail "--version"
 grep -q "$("$OCSPD" --version)" "$ROOT/man/ocspd.8" || fail "man page version differs from --version"
 ok "--version matches the man page"
