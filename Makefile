@@ -78,6 +78,7 @@ fuzz:
 install: ocspd
 	install -D -m 755 ocspd $(DESTDIR)$(PREFIX)/sbin/ocspd
 	install -D -m 644 man/ocspd.8 $(DESTDIR)$(PREFIX)/share/man/man8/ocspd.8
+	install -D -m 644 man/ocspd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/ocspd.conf.5
 
 clean:
 	rm -rf build build-san ocspd ocspd-san

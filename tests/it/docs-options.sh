@@ -25,6 +25,12 @@ grep -E '^  -' "$T/help.txt" | while IFS= read -r line; do
 done >"$T/stale.txt"
 [ ! -s "$T/stale.txt" ] || fail "README usage block differs from --help: $(cat "$T/stale.txt")"
 ok "README usage block matches --help"
+# ocspd.conf(5) has a key for every long option but config, version and help.
+grep -vxE -- '--(config|version|help)' "$T/help.opts" | sed 's/^--//' >"$T/keys.want"
+sed -n 's/^\.BI \([a-z-]*\) .*/\1/p' "$ROOT/man/ocspd.conf.5" | sort -u >"$T/keys.have"
+[ "$(comm -3 "$T/keys.want" "$T/keys.have")" = "" ] ||
+	fail "man/ocspd.conf.5 keys differ from the options: $(comm -3 "$T/keys.want" "$T/keys.have" | tr '\n' ' ')"
+ok "ocspd.conf(5) lists every config key"
 "$OCSPD" --version | grep -qE '^ocspd [0-9]+\.[0-9]+' || fail "--version"
 grep -q "$("$OCSPD" --version)" "$ROOT/man/ocspd.8" || fail "man page version differs from --version"
 ok "--version matches the man page"
