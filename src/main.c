@@ -24,17 +24,17 @@
 
 struct daemon {
 	struct ev_loop *loop;		/* the one event loop */
-	int argc;			/* kept for SIGHUP */
-	char **argv;
+	int argc;			/* command line, */
+	char **argv;			/* kept for SIGHUP */
 	struct conf conf;		/* current configuration */
 	X509_STORE *trust;		/* current trust anchors */
-	struct fetch *fetch;
-	struct store *store;
-	struct work *work;
-	struct renew *renew;
-	struct deliver *deliver;
-	struct watch *watch;
-	ev_signal sigterm, sigint, sighup, sigusr1;
+	struct fetch *fetch;		/* the pipeline's stages, */
+	struct store *store;		/* each owned here */
+	struct work *work;		/* worker threads */
+	struct renew *renew;		/* the certificates */
+	struct deliver *deliver;	/* HAProxy and hooks */
+	struct watch *watch;		/* inotify and rescans */
+	ev_signal sigterm, sigint, sighup, sigusr1; /* stop, stop, reload, status */
 	ev_prepare oneoff;		/* --one-off: checks for the end of the pass */
 	ev_timer watchdog;		/* systemd watchdog keep-alive */
 	int stopping;			/* SIGTERM seen */

@@ -58,15 +58,15 @@ struct cert {
 	int reparse;			/* file changed while work was in flight */
 	OCSP_CERTID *id;		/* what we ask about */
 	unsigned char *req;		/* DER OCSP request */
-	size_t req_len;
+	size_t req_len;			/* its length */
 	unsigned char *nonce_req;	/* --nonce: the request of the current attempt */
-	size_t nonce_req_len;
+	size_t nonce_req_len;		/* its length */
 	X509 *issuer;			/* borrowed from the issuer table */
 	const char *urls[BUNDLE_MAX_URLS]; /* interned responder URLs */
-	int n_urls;
+	int n_urls;			/* entries used in urls[] */
 	int url_idx;			/* URL of the current attempt */
 	unsigned char *staple;		/* current staple (what is on disk), or NULL */
-	size_t staple_len;
+	size_t staple_len;		/* its length, 0 = none */
 	double this_update, next_update; /* of the current staple */
 	int revoked;			/* last verified answer said revoked */
 	int failures;			/* consecutive failed attempts */
@@ -110,12 +110,12 @@ struct job {
 	struct bundle *b;		/* parsed bundle */
 	OCSP_CERTID *id;		/* CertID for it */
 	unsigned char *req;		/* its request */
-	size_t req_len;
+	size_t req_len;			/* its length */
 	unsigned char *disk;		/* existing staple on disk */
-	size_t disk_len;
+	size_t disk_len;		/* its length */
 	/* verify inputs (also the staple on disk, at parse time) */
 	const unsigned char *body;	/* response to verify */
-	size_t body_len;
+	size_t body_len;		/* its length */
 	OCSP_CERTID *vid;		/* borrowed CertID */
 	X509 *vissuer;			/* borrowed issuer */
 	struct ocsp_result res;		/* outcome */

@@ -24,9 +24,9 @@
 struct known {
 	char *path;			/* certificate file, owned */
 	dev_t dev;			/* identity and version of what we last saw */
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
+	ino_t ino;			/* (inode, */
+	off_t size;			/* size */
+	struct timespec mtime;		/* and mtime) */
 	unsigned gen;			/* last scan that saw it */
 	UT_hash_handle hh;		/* by path */
 };
