@@ -37,6 +37,7 @@ struct wdir {
 	int scanned;			/* a watched directory, not just a file's parent */
 	ino_t ino;			/* the directory as last looked at: */
 	struct timespec mtime;		/* a change inotify missed shows here */
+	int stale;			/* had events in the inotify batch being read */
 	UT_hash_handle hh;		/* by wd */
 };
 
@@ -169,6 +170,15 @@ static void remove_stale_tmp(const char *path)
 		log_info("%s: removed a temporary file left by an interrupted write", path);
 }
 
+/* dir "/" name into buf, without doubling the slash of "/". 0, or -1 when it does not fit. */
+static int join_path(char *buf, size_t size, const char *dir, const char *name)
+{
+	size_t n = strlen(dir);
+
+	return snprintf(buf, size, "%s%s%s", dir, n > 0 && dir[n - 1] == '/' ? "" : "/", name) <
+	    (int)size ? 0 : -1;
+}
+
 /* Looks at one path now; reports it added, changed or removed. */
 static void check_path(struct watch *w, const char *path, int check_ext)
 {
@@ -257,8 +267,7 @@ static void scan_dir(struct watch *w, const char *dir, int depth)
 		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
 		    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
 			continue;
-		if (snprintf(path, sizeof(path), "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/",
-		    de->d_name) >= (int)sizeof(path))
+		if (join_path(path, sizeof(path), dir, de->d_name) == -1)
 			continue;
 		/* Sub-directories are entered only when real (never through a symlink: no loops). */
 		if (de->d_type == DT_DIR || (de->d_type == DT_UNKNOWN && lstat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
@@ -324,6 +333,7 @@ static void on_inotify(struct ev_loop *loop, ev_io *io, int revents)
 	struct watch *w = io->data;
 	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
 	char path[PATH_MAX];
+	struct wdir *d, *dtmp;
 	ssize_t n;
 	int rescan = 0;
 
@@ -332,7 +342,6 @@ static void on_inotify(struct ev_loop *loop, ev_io *io, int revents)
 	while ((n = read(w->ifd, buf, sizeof(buf))) > 0) {
 		for (char *p = buf; p < buf + n;) {
 			struct inotify_event *e = (struct inotify_event *)p;
-			struct wdir *d;
 
 			p += sizeof(*e) + e->len;
 			if (e->mask & IN_Q_OVERFLOW) {
@@ -353,27 +362,32 @@ static void on_inotify(struct ev_loop *loop, ev_io *io, int revents)
 			}
 			if (e->len == 0)
 				continue;
-			remember_dir(d);
+			d->stale = 1;
 			if (e->mask & IN_ISDIR) {
 				rescan |= w->c->recursive;
 				continue;
 			}
+			if (join_path(path, sizeof(path), d->path, e->name) == -1)
+				continue;
 			/* A new regular file is looked at when its writer closes it; anything else now. */
 			if (e->mask == IN_CREATE) {
 				struct stat st;
 
-				if (snprintf(path, sizeof(path), "%s/%s", d->path, e->name) >= (int)sizeof(path) ||
-				    lstat(path, &st) == -1 || S_ISREG(st.st_mode))
+				if (lstat(path, &st) == -1 || S_ISREG(st.st_mode))
 					continue;
 			}
-			if (snprintf(path, sizeof(path), "%s/%s", d->path, e->name) >= (int)sizeof(path))
-				continue;
 			if (root_file(w, path) != NULL)
 				check_path(w, path, 0);
 			else if (d->scanned)
 				check_path(w, path, 1);
 		}
 	}
+	/* One stat per directory per batch, not per event: a burst of 2,000 files is one batch. */
+	HASH_ITER(hh, w->dirs, d, dtmp)
+		if (d->stale) {
+			d->stale = 0;
+			remember_dir(d);
+		}
 	if (rescan)
 		watch_rescan(w);
 }
