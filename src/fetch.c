@@ -346,13 +346,13 @@ out:
 	return h;
 }
 
-/* Hands x to curl. 0, or -1 when it could not start. */
+/* Hands x to curl, taking one of its responder's slots. 0, or -1 when it could not start. */
 static int activate(struct xfer *x)
 {
-	if ((x->easy = curl_easy_init()) == NULL)
+	if ((x->easy = curl_easy_init()) == NULL || xfer_prepare(x, 1) == -1)
 		return -1;
 	x->host->active++;
-	return xfer_prepare(x, 1);
+	return 0;
 }
 
 /* Starts the transfers waiting for h while it has room. */
@@ -367,7 +367,6 @@ static void start_queued(struct fetch *f, struct host *h)
 		x->qnext = NULL;
 		if (activate(x) == -1) {
 			f->pending--;
-			h->active--;
 			x->done(x->arg, NULL, 0, "cannot start the transfer");
 			xfer_free(x);
 		}
@@ -394,7 +393,6 @@ int fetch_start(struct fetch *f, const char *url, const unsigned char *req,
 	}
 	if (x->host->active < FETCH_HOST_ACTIVE) {
 		if (activate(x) == -1) {
-			x->host->active--;
 			err_set(err, "cannot start the transfer");
 			goto fail;
 		}
