@@ -11,40 +11,51 @@
 
 #define CLOCK_SKEW	300.0	/* accepted thisUpdate in the future (s) */
 
-int ocsp_request(X509 *leaf, X509 *issuer, OCSP_CERTID **idp, unsigned char **der,
-    size_t *len, char **err)
+/* The DER request for id, with a fresh 16-byte nonce when asked. Caller frees *der. */
+static int encode_request(OCSP_CERTID *id, int nonce, unsigned char **der, size_t *len,
+    char **err)
 {
-	OCSP_REQUEST *req = NULL;
-	OCSP_CERTID *id = NULL, *copy = NULL;
+	OCSP_REQUEST *req = OCSP_REQUEST_new();
+	OCSP_CERTID *copy = OCSP_CERTID_dup(id);
 	unsigned char *buf = NULL;
 	int n, rc = -1;
 
-	*idp = NULL;
 	*der = NULL;
-	if ((id = OCSP_cert_to_id(EVP_sha1(), leaf, issuer)) == NULL ||
-	    (copy = OCSP_CERTID_dup(id)) == NULL || (req = OCSP_REQUEST_new()) == NULL) {
-		err_set_ssl(err, "cannot build the OCSP CertID");
-		goto out;
-	}
-	if (OCSP_request_add0_id(req, copy) == NULL) {
+	if (req == NULL || copy == NULL || OCSP_request_add0_id(req, copy) == NULL) {
 		err_set_ssl(err, "cannot build the OCSP request");
 		goto out;
 	}
 	copy = NULL;	/* owned by req */
-	if ((n = i2d_OCSP_REQUEST(req, &buf)) <= 0) {
+	if ((nonce && !OCSP_request_add1_nonce(req, NULL, 16)) || (n = i2d_OCSP_REQUEST(req, &buf)) <= 0) {
 		err_set_ssl(err, "cannot encode the OCSP request");
 		goto out;
 	}
 	*der = buf;
 	*len = (size_t)n;
-	*idp = id;
-	id = NULL;
 	rc = 0;
 out:
-	OCSP_CERTID_free(id);
 	OCSP_CERTID_free(copy);
 	OCSP_REQUEST_free(req);
 	return rc;
+}
+
+int ocsp_request(X509 *leaf, X509 *issuer, OCSP_CERTID **idp, unsigned char **der,
+    size_t *len, char **err)
+{
+	OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), leaf, issuer);
+
+	*idp = NULL;
+	*der = NULL;
+	if (id == NULL) {
+		err_set_ssl(err, "cannot build the OCSP CertID");
+		return -1;
+	}
+	if (encode_request(id, 0, der, len, err) == -1) {
+		OCSP_CERTID_free(id);
+		return -1;
+	}
+	*idp = id;
+	return 0;
 }
 
 static double asn1_to_epoch(const ASN1_GENERALIZEDTIME *t)
@@ -272,28 +283,7 @@ static int verify_signature(OCSP_BASICRESP *bs, X509 *signer)
 
 int ocsp_request_nonce(OCSP_CERTID *id, unsigned char **der, size_t *len, char **err)
 {
-	OCSP_REQUEST *req = OCSP_REQUEST_new();
-	OCSP_CERTID *copy = OCSP_CERTID_dup(id);
-	unsigned char *buf = NULL;
-	int n, rc = -1;
-
-	*der = NULL;
-	if (req == NULL || copy == NULL || OCSP_request_add0_id(req, copy) == NULL) {
-		err_set_ssl(err, "cannot build the OCSP request");
-		goto out;
-	}
-	copy = NULL;	/* owned by req */
-	if (!OCSP_request_add1_nonce(req, NULL, 16) || (n = i2d_OCSP_REQUEST(req, &buf)) <= 0) {
-		err_set_ssl(err, "cannot encode the OCSP request with a nonce");
-		goto out;
-	}
-	*der = buf;
-	*len = (size_t)n;
-	rc = 0;
-out:
-	OCSP_CERTID_free(copy);
-	OCSP_REQUEST_free(req);
-	return rc;
+	return encode_request(id, 1, der, len, err);
 }
 
 /* 0 when the nonce of the DER request (if any) came back in bs; -1 with *err. */
