@@ -295,9 +295,10 @@ static void attempt_failed(struct cert *c, const char *reason)
 	struct renew *r = c->r;
 	double now = now_s(), at;
 	int same = c->last_err != NULL && strcmp(c->last_err, reason) == 0;
+	int kept = staple_valid(c, now);	/* the current staple stays in service */
 
 	c->failures++;
-	c->outcome = staple_valid(c, now) ? 1 : -1;
+	c->outcome = kept ? 1 : -1;
 	set_state(c, CERT_IDLE);
 	if (same) {
 		c->err_repeats++;
@@ -309,16 +310,16 @@ static void attempt_failed(struct cert *c, const char *reason)
 		c->err_repeats = 1;
 	}
 	if (r->c->one_off) {
-		if (staple_valid(c, now))
+		if (kept)
 			log_warn("%s: renewal failed (%s); keeping the current staple", c->path, reason);
 		else
 			log_err("%s: no staple (%s)", c->path, reason);
 		return;
 	}
 	at = now + (c->revoked ? SCHED_RETRY_MAX : sched_retry_delay(c->failures, rnd()));
-	if (staple_valid(c, now) && c->next_update != 0 && c->next_update < at)
+	if (kept && c->next_update != 0 && c->next_update < at)
 		at = c->next_update;	/* wake up to withdraw it when it expires */
-	if (staple_valid(c, now)) {
+	if (kept) {
 		char until[32];
 
 		ocsp_fmt_time(c->next_update, until, sizeof(until));
@@ -874,6 +875,7 @@ void renew_free(struct renew *r)
 	struct cert *c, *ctmp;
 	struct istr *i, *itmp;
 	struct issuer *is, *istmp;
+	struct flight *fl, *fltmp;
 
 	if (r == NULL)
 		return;
@@ -882,8 +884,6 @@ void renew_free(struct renew *r)
 		HASH_DEL(r->certs, c);
 		cert_free(c);
 	}
-	struct flight *fl, *fltmp;
-
 	while (r->jobs != NULL) {
 		free((void *)r->jobs->body);	/* a verify job's response, not yet verified */
 		r->jobs->body = NULL;
@@ -930,46 +930,57 @@ void renew_count(const struct renew *r, int *known, int *stapled)
 	}
 }
 
+/* Where a certificate stands, for renew_report. */
+enum standing { STAND_BUSY, STAND_STAPLED, STAND_REVOKED, STAND_NONE, STAND_COUNT };
+
+static enum standing standing_of(const struct cert *c, double now)
+{
+	if (c->state != CERT_IDLE)
+		return STAND_BUSY;
+	if (staple_valid(c, now))
+		return STAND_STAPLED;
+	return c->revoked ? STAND_REVOKED : STAND_NONE;
+}
+
 void renew_report(const struct renew *r)
 {
 	const struct cert *c, *tmp;
 	double now = now_s();
-	int known = 0, stapled = 0, revoked = 0, without = 0, busy = 0;
+	int n[STAND_COUNT] = { 0 }, known = 0;
 	char t1[32], t2[32];
 
 	HASH_ITER(hh, r->certs, c, tmp) {
 		known++;
-		if (c->state != CERT_IDLE)
-			busy++;
-		else if (staple_valid(c, now))
-			stapled++;
-		else if (c->revoked)
-			revoked++;
-		else
-			without++;
+		n[standing_of(c, now)]++;
 	}
 	log_info("status: %d certificate%s: %d with a valid staple, %d revoked, %d without a staple, %d in progress",
-	    known, known == 1 ? "" : "s", stapled, revoked, without, busy);
+	    known, known == 1 ? "" : "s", n[STAND_STAPLED], n[STAND_REVOKED], n[STAND_NONE], n[STAND_BUSY]);
 	HASH_ITER(hh, r->certs, c, tmp) {
 		double at = ev_is_active(&c->timer) ? now + ev_timer_remaining(r->loop, (ev_timer *)&c->timer) : 0;
+		const char *why;
+		size_t len;
 
 		ocsp_fmt_time(at, t2, sizeof(t2));
-		if (c->state != CERT_IDLE) {
+		switch (standing_of(c, now)) {
+		case STAND_BUSY:
 			log_info("status: %s: in progress", c->path);
-		} else if (staple_valid(c, now)) {
+			break;
+		case STAND_STAPLED:
 			ocsp_fmt_time(c->next_update, t1, sizeof(t1));
 			log_debug("status: %s: good until %s, renew at %s", c->path, t1, t2);
-		} else if (c->revoked) {
+			break;
+		case STAND_REVOKED:
 			log_info("status: %s: revoked, checked again at %s", c->path, t2);
-		} else {
-			const char *why = c->last_err != NULL ? c->last_err : "not fetched yet";
-			size_t n = strlen(c->path);
-
+			break;
+		default:
+			why = c->last_err != NULL ? c->last_err : "not fetched yet";
+			len = strlen(c->path);
 			/* Parse errors already start with the path. */
-			if (strncmp(why, c->path, n) == 0 && why[n] == ':' && why[n + 1] == ' ')
-				why += n + 2;
+			if (strncmp(why, c->path, len) == 0 && why[len] == ':' && why[len + 1] == ' ')
+				why += len + 2;
 			log_info("status: %s: no staple (%s)%s%s", c->path, why,
 			    at != 0 ? ", next attempt at " : ", waiting for the file to change", at != 0 ? t2 : "");
+			break;
 		}
 	}
 }
