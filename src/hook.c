@@ -410,9 +410,7 @@ struct hook *hook_new(struct ev_loop *loop, const char *cmd, const char *alert_c
 	ev_init(&k->out, on_out);
 	ev_init(&k->in, on_in);
 	k->debounce.data = k->limit.data = k->child.data = k->out.data = k->in.data = k;
-	/* A hook that exits without reading its stdin must not kill us with SIGPIPE. */
-	if (k->cmd != NULL || k->alert_cmd != NULL)
-		signal(SIGPIPE, SIG_IGN);
+	/* A hook that exits without reading its stdin must not kill us: main ignores SIGPIPE. */
 	return k;
 fail:
 	hook_free(k);

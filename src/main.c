@@ -219,6 +219,7 @@ int main(int argc, char **argv)
 		conf_free(&d.conf);
 		return 2;
 	}
+	/* Writes to a hook that stopped reading or a HAProxy that went away fail with EPIPE. */
 	signal(SIGPIPE, SIG_IGN);
 	if (log_setup(log_level_of(&d.conf), d.conf.syslog, d.conf.logdir, &err) == -1 ||
 	    (d.trust = trust_load(&d.conf, &err)) == NULL) {
