@@ -31,18 +31,17 @@ run_ocspd "$T/echo.log" --one-off --nonce $OPTS "$D/nonce.pem"
 check_staple "$D/nonce.pem"
 ok "faultd echoes the nonce: staple stored"
 
-run_ocspd "$T/wrong.log" --one-off --nonce $OPTS "$D/nonce-wrong.pem"
-[ "$RC" = 1 ] || fail "wrong nonce: exit $RC, expected 1"
-grep -q "nonce-wrong.pem: $BASE/nonce-wrong: response nonce does not match" "$T/wrong.log" ||
-	fail "wrong nonce: no log line naming file, URL and reason"
-no_staple "$D/nonce-wrong.pem"
+# rejected MODE REASON: --nonce one-off on MODE's leaf exits 1, logs file, URL
+# and REASON, and leaves no staple.
+rejected() {
+	run_ocspd "$T/$1.log" --one-off --nonce $OPTS "$D/$1.pem"
+	[ "$RC" = 1 ] || fail "$1: exit $RC, expected 1"
+	grep -q "$1.pem: $BASE/$1: $2" "$T/$1.log" || fail "$1: no log line naming file, URL and reason"
+	no_staple "$D/$1.pem"
+}
+rejected nonce-wrong "response nonce does not match"
 ok "a response with another nonce is rejected"
-
-run_ocspd "$T/none.log" --one-off --nonce $OPTS "$D/good.pem"
-[ "$RC" = 1 ] || fail "missing nonce: exit $RC, expected 1"
-grep -q "good.pem: $BASE/good: response has no nonce" "$T/none.log" ||
-	fail "missing nonce: no log line naming file, URL and reason"
-no_staple "$D/good.pem"
+rejected good "response has no nonce"
 ok "a response without the nonce is rejected"
 
 # Without --nonce nothing is sent and nothing is required (RFC 5019 profile).
