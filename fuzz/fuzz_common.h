@@ -24,7 +24,7 @@ static inline void fuzz_log_setup(void)
 {
 	char *err = NULL;
 
-	if (log_setup(LOG_LVL_ERR, 0, NULL, &err) == -1)
+	if (log_setup(LOG_LVL_ERR, 0, NULL, NULL, &err) == -1)
 		abort();
 }
 

@@ -172,7 +172,7 @@ static int collect_urls(struct bundle *b, const char *path, char **err)
 	X509_email_free(urls);
 	if (b->n_urls == 0) {
 		err_set(err, "%s: certificate has no OCSP responder URL (no AIA OCSP entry)", path);
-		return -1;
+		return BUNDLE_NO_URL;
 	}
 	return 0;
 }
@@ -182,7 +182,7 @@ int bundle_parse(const char *path, const unsigned char *pem, size_t len,
 {
 	STACK_OF(X509) *certs = sk_X509_new_null();
 	struct bundle *b = calloc(1, sizeof(*b));
-	int blocks = 0, leaf_idx = -1;
+	int blocks = 0, leaf_idx = -1, rc = -1;
 
 	*out = NULL;
 	if (certs == NULL || b == NULL || (b->chain = sk_X509_new_null()) == NULL) {
@@ -219,7 +219,7 @@ int bundle_parse(const char *path, const unsigned char *pem, size_t len,
 		}
 		sk_X509_push(b->chain, x);
 	}
-	if (collect_urls(b, path, err) == -1)
+	if ((rc = collect_urls(b, path, err)) != 0)
 		goto fail;
 	sk_X509_free(certs);
 	*out = b;
@@ -227,7 +227,7 @@ int bundle_parse(const char *path, const unsigned char *pem, size_t len,
 fail:
 	sk_X509_pop_free(certs, X509_free);
 	bundle_free(b);
-	return -1;
+	return rc;
 }
 
 /* Looks for the issuer in <path>.issuer (HAProxy's convention). */
@@ -279,8 +279,9 @@ int bundle_load(const char *path, struct bundle **out, char **err)
 	*out = NULL;
 	if (read_file(path, BUNDLE_MAX_SIZE, &buf, &len, err) == -1)
 		return -1;
-	if (bundle_parse(path, buf, len, out, err) == -1)
+	if ((rc = bundle_parse(path, buf, len, out, err)) != 0)
 		goto out;
+	rc = -1;
 	if ((*out)->issuer == NULL && load_issuer_file(*out, path, err) == -1) {
 		bundle_free(*out);
 		*out = NULL;

@@ -13,6 +13,7 @@
 
 #define BUNDLE_MAX_SIZE	(1024 * 1024)	/* a bigger file is not a certificate bundle */
 #define BUNDLE_MAX_URLS	4		/* AIA OCSP URLs kept per certificate */
+#define BUNDLE_NO_URL	(-2)		/* error return: the leaf names no OCSP responder */
 
 struct bundle {
 	X509 *leaf;			/* the end-entity certificate */
@@ -22,11 +23,14 @@ struct bundle {
 	int n_urls;			/* entries used in urls[] */
 };
 
-/* Parses a bundle held in memory; "path" names it in errors. 0, or -1 with *err. */
+/*
+ * Parses a bundle held in memory; "path" names it in errors. 0, or -1 with
+ * *err, or BUNDLE_NO_URL with *err when the leaf has no OCSP responder URL.
+ */
 int bundle_parse(const char *path, const unsigned char *pem, size_t len,
     struct bundle **out, char **err);
 
-/* Reads path (and <path>.issuer when the bundle has no issuer). 0, or -1 with *err. */
+/* Reads path (and <path>.issuer when the bundle has no issuer). As bundle_parse. */
 int bundle_load(const char *path, struct bundle **out, char **err);
 
 /* Verifies leaf + chain against the trust store (purpose: any). 0, or -1 with *err. */

@@ -46,18 +46,23 @@ static const struct opt opts[] = {
 	{ "haproxy-sockets", 's', OPT_LIST, F(haproxy_sockets), "DIR=SOCKET", "push staples of certificates under DIR to this HAProxy admin socket (repeatable)", 0 },
 	{ "haproxy-config", 0, OPT_LIST, F(haproxy_config), "FILE", "learn certificate directories and admin sockets from haproxy.cfg (repeatable)", 0 },
 	{ "hook", 0, OPT_STR, F(hook), "CMD", "shell command run after staples change (paths on stdin and in OCSPD_CHANGED)", 0 },
-	{ "alert-hook", 0, OPT_STR, F(alert_hook), "CMD", "shell command run when a certificate is revoked or its staple expires", 0 },
+	{ "alert-hook", 0, OPT_STR, F(alert_hook), "CMD", "shell command run when a certificate is revoked or its staple expires or nears expiry", 0 },
+	{ "alert-before", 0, OPT_SECONDS, F(alert_before), "S", "alert when a staple expires within S seconds and renewal keeps failing (default: 3600)", 0 },
 	{ "ca-file", 0, OPT_STR, F(ca_file), "FILE", "trust anchors for chain validation (default: system store)", 0 },
 	{ "ca-path", 0, OPT_STR, F(ca_path), "DIR", "directory of hashed trust anchors (default: system store)", 0 },
 	{ "connect-timeout", 0, OPT_SECONDS, F(connect_timeout), "S", "seconds to connect to a responder (default: 5)", 0 },
 	{ "timeout", 0, OPT_SECONDS, F(timeout), "S", "seconds for a whole responder exchange (default: 15)", 0 },
 	{ "default-validity", 0, OPT_SECONDS, F(default_validity), "S", "validity assumed for a response without nextUpdate (default: 3600)", 0 },
 	{ "nonce", 0, OPT_FLAG, F(nonce), NULL, "send a nonce with every request and require it back (no request sharing)", 0 },
+	{ "status-listen", 0, OPT_STR, F(status_listen), "ADDR:PORT", "serve /metrics and /status over HTTP here (a bare PORT means 127.0.0.1)", 0 },
+	{ "user", 0, OPT_STR, F(user), "NAME", "after start-up, run as this user (needs root; refuses to go on as root)", 0 },
+	{ "group", 0, OPT_STR, F(group), "NAME", "with --user: run as this group (default: the user's group)", 0 },
 	{ "one-off", 0, OPT_FLAG, F(one_off), NULL, "one pass, then exit: 0 if every certificate has a valid staple, else 1", 0 },
 	{ "config", 'c', OPT_SPECIAL, 0, "FILE", "config file (default: ~/.ocspd.conf, then /etc/ocspd/ocspd.conf)", 0 },
 	{ "verbose", 'v', OPT_COUNT, F(verbose), NULL, "log every request, retry and timer (debug level)", 0 },
 	{ "quiet", 'q', OPT_FLAG, F(quiet), NULL, "log errors only", 0 },
 	{ "syslog", 0, OPT_FLAG, F(syslog), NULL, "log to syslog instead of stderr", 0 },
+	{ "syslog-facility", 0, OPT_STR, F(syslog_facility), "NAME", "syslog facility: daemon, user or local0..local7 (default: daemon)", 0 },
 	{ "logdir", 'l', OPT_STR, F(logdir), "DIR", "log to DIR/ocspd.log (DIR defaults to /var/log/ocspd)", 1 },
 	{ "version", 'V', OPT_SPECIAL, 0, NULL, "print the version and exit", 0 },
 	{ "help", 'h', OPT_SPECIAL, 0, NULL, "print this help and exit", 0 },
@@ -117,6 +122,7 @@ static void conf_defaults(struct conf *c)
 	c->connect_timeout = 5;
 	c->timeout = 15;
 	c->default_validity = 3600;
+	c->alert_before = 3600;
 }
 
 void conf_free(struct conf *c)

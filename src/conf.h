@@ -29,17 +29,22 @@ struct conf {
 	struct strlist haproxy_config;	/* haproxy.cfg files to learn mappings from */
 	char *hook;			/* shell command run after staples change */
 	char *alert_hook;		/* shell command run on revocation / expiry */
+	double alert_before;		/* alert when a failing staple expires within this */
 	char *ca_file;			/* trust anchors (PEM file), NULL = system */
 	char *ca_path;			/* trust anchors (hashed directory) */
 	double connect_timeout;		/* seconds to connect to a responder */
 	double timeout;			/* seconds for a whole responder exchange */
 	double default_validity;	/* validity assumed without nextUpdate */
 	int nonce;			/* send a nonce and require it back */
+	char *status_listen;		/* "ADDR:PORT" of the HTTP status server, or NULL */
+	char *user;			/* drop privileges to this user, or NULL */
+	char *group;			/* and this group (NULL: the user's) */
 	int one_off;			/* one pass, then exit */
 	char *config;			/* config file that was read, or NULL */
 	int verbose;			/* -v count */
 	int quiet;			/* only errors */
 	int syslog;			/* log to syslog */
+	char *syslog_facility;		/* syslog facility name, NULL = daemon */
 	char *logdir;			/* log to DIR/ocspd.log */
 };
 

@@ -18,11 +18,31 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *const level_name[] = { "error", "warning", "info", "debug" };
 static const int level_syslog[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 
-int log_setup(int level, int use_syslog, const char *logdir, char **err)
+static const struct {
+	const char *name;
+	int facility;
+} facilities[] = {
+	{ "daemon", LOG_DAEMON }, { "user", LOG_USER }, { "local0", LOG_LOCAL0 },
+	{ "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 },
+	{ "local7", LOG_LOCAL7 },
+};
+
+int log_setup(int level, int use_syslog, const char *facility, const char *logdir, char **err)
 {
 	FILE *f = NULL;
 	char path[4096];
+	int fac = -1;
 
+	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (facility == NULL || strcmp(facility, facilities[i].name) == 0) {
+			fac = facilities[i].facility;
+			break;
+		}
+	if (fac == -1) {
+		err_set(err, "syslog-facility: unknown facility \"%s\" (daemon, user, local0..local7)", facility);
+		return -1;
+	}
 	if (logdir != NULL) {
 		if (snprintf(path, sizeof(path), "%s/ocspd.log", logdir) >= (int)sizeof(path)) {
 			err_set(err, "%s: log directory name too long", logdir);
@@ -40,7 +60,7 @@ int log_setup(int level, int use_syslog, const char *logdir, char **err)
 	log_syslog = use_syslog;
 	log_file = f;
 	if (use_syslog)
-		openlog("ocspd", LOG_PID, LOG_DAEMON);
+		openlog("ocspd", LOG_PID, fac);
 	pthread_mutex_unlock(&log_lock);
 	return 0;
 }

@@ -17,8 +17,12 @@ enum log_level {
 	LOG_LVL_DEBUG,		/* every request, every timer */
 };
 
-/* Where and how much to log. Returns 0, or -1 with *err set (caller frees). */
-int log_setup(int level, int use_syslog, const char *logdir, char **err);
+/*
+ * Where and how much to log; facility is a syslog facility name (NULL:
+ * daemon). Returns 0, or -1 with *err set (caller frees).
+ */
+int log_setup(int level, int use_syslog, const char *facility, const char *logdir,
+    char **err);
 void log_close(void);
 
 /* True when a line at this level would be written (to skip costly formatting). */

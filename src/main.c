@@ -133,7 +133,7 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)loop;
 	(void)revents;
 	if (load_conf(&nc, d->argc, d->argv, &err) != CONF_OK ||
-	    log_setup(log_level_of(&nc), nc.syslog, nc.logdir, &err) == -1 ||
+	    log_setup(log_level_of(&nc), nc.syslog, nc.syslog_facility, nc.logdir, &err) == -1 ||
 	    (nt = trust_load(&nc, &err)) == NULL ||
 	    (nd = deliver_new(d->loop, &nc, renew_foreach, d->renew, &err)) == NULL) {
 		log_err("SIGHUP: configuration not reloaded (%s)", err ? err : "unknown error");
@@ -221,7 +221,7 @@ int main(int argc, char **argv)
 	}
 	/* Writes to a hook that stopped reading or a HAProxy that went away fail with EPIPE. */
 	signal(SIGPIPE, SIG_IGN);
-	if (log_setup(log_level_of(&d.conf), d.conf.syslog, d.conf.logdir, &err) == -1 ||
+	if (log_setup(log_level_of(&d.conf), d.conf.syslog, d.conf.syslog_facility, d.conf.logdir, &err) == -1 ||
 	    (d.trust = trust_load(&d.conf, &err)) == NULL) {
 		fprintf(stderr, "ocspd: %s\n", err);
 		goto out;

@@ -54,4 +54,50 @@ void renew_report(const struct renew *r);
 /* How many certificates are known, and how many have a valid staple now. */
 void renew_count(const struct renew *r, int *known, int *stapled);
 
+/*
+ * Certificates whose first attempt since they were found (or changed) has
+ * not ended yet: the pass is over when this is 0.
+ */
+int renew_undecided(const struct renew *r);
+
+/*
+ * Called on the loop thread whenever a certificate's standing may have
+ * changed (stored, failed, revoked, withdrawn, found, gone). Keep it cheap:
+ * it runs once per event; debounce there.
+ */
+typedef void renew_changed_fn(void *arg);
+void renew_set_observer(struct renew *r, renew_changed_fn *fn, void *arg);
+
+/* Where a certificate stands, for /status, /metrics and the systemd STATUS. */
+enum renew_state {
+	RENEW_PENDING = 0,	/* found; first attempt not ended */
+	RENEW_STAPLED,		/* a valid staple, the last attempt succeeded */
+	RENEW_FAILING,		/* the last attempt failed (see has_staple) */
+	RENEW_REVOKED,		/* the responder says revoked; no staple */
+	RENEW_NO_URL,		/* the certificate names no OCSP responder */
+	RENEW_NSTATES,
+};
+
+/* "pending", "stapled", "failing", "revoked", "no_ocsp_url". */
+const char *renew_state_name(enum renew_state st);
+
+/* One certificate as the operator sees it. Strings borrowed for the callback only. */
+struct renew_status {
+	const char *path;		/* certificate file */
+	const char *subject;		/* leaf subject (RFC 2253), NULL if never parsed */
+	const char *serial;		/* leaf serial in hex, NULL if never parsed */
+	const char *responder;		/* first OCSP URL, NULL if none */
+	enum renew_state state;		/* see above */
+	int has_staple;			/* a valid staple is on disk and served */
+	double this_update;		/* of that staple, 0 = none */
+	double next_update;		/* of that staple (expiry), 0 = none */
+	double renew_at;		/* next attempt (renewal or retry), 0 = none planned */
+	const char *last_error;		/* reason of the last failure, NULL = none */
+	int error_count;		/* consecutive failed attempts */
+};
+typedef void renew_status_fn(void *arg, const struct renew_status *st);
+
+/* Calls fn for every known certificate, in no particular order. */
+void renew_foreach_status(const struct renew *r, renew_status_fn *fn, void *arg);
+
 #endif

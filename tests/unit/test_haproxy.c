@@ -448,7 +448,7 @@ static int setup(void **state)
 	(void)state;
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
-	return log_setup(LOG_LVL_ERR, 0, NULL, &err) == 0 ? 0 : -1;
+	return log_setup(LOG_LVL_ERR, 0, NULL, NULL, &err) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)

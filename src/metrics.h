@@ -1,0 +1,59 @@
+/*
+ * metrics — the counters behind GET /metrics: responder answers by result,
+ * responder latency, HAProxy pushes by result, and the time of the last pass
+ * that ended with every certificate stapled.
+ *
+ * Owns every counter (one process-wide set; the event loop thread is the only
+ * writer and reader). Gauges that describe certificates (how many in each
+ * state, the earliest expiry) are not kept here: status.c computes them from
+ * renew at scrape time.
+ */
+#ifndef OCSPD_METRICS_H
+#define OCSPD_METRICS_H
+
+#include <stddef.h>
+
+/* What one attempt at one responder came to, for one certificate. */
+enum metrics_fetch_result {
+	METRICS_FETCH_GOOD,		/* verified, status good */
+	METRICS_FETCH_REVOKED,		/* verified, status revoked */
+	METRICS_FETCH_UNKNOWN,		/* verified, status unknown */
+	METRICS_FETCH_INVALID,		/* an answer that failed verification */
+	METRICS_FETCH_ERROR,		/* no answer: connection, timeout, HTTP status */
+	METRICS_FETCH_NRESULTS,
+};
+
+/* What HAProxy answered to one staple pushed over an admin socket. */
+enum metrics_push_result {
+	METRICS_PUSH_UPDATED,		/* "OCSP Response updated!" */
+	METRICS_PUSH_COMMITTED,		/* "set ssl cert" + "commit" succeeded */
+	METRICS_PUSH_FAILED,		/* any other answer, or the socket was lost */
+	METRICS_PUSH_NRESULTS,
+};
+
+/* Latency histogram bucket bounds in seconds (le="..."), ascending; +Inf is implied. */
+#define METRICS_LATENCY_BUCKETS { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 }
+
+/* One attempt at responder (a URL; copied) ended with res. */
+void metrics_fetch(const char *responder, enum metrics_fetch_result res);
+
+/* One HTTP exchange with a responder took this long (success or not). */
+void metrics_fetch_latency(double seconds);
+
+/* One staple push ended with res. */
+void metrics_push(enum metrics_push_result res);
+
+/* A pass (start-up or reload) ended with every certificate stapled at time t. */
+void metrics_pass_ok(double t);
+
+/*
+ * Appends the counters in the Prometheus text format (version 0.0.4) to
+ * *buf (malloc'd, *len bytes used, *cap allocated; grown as needed).
+ * 0, or -1 when out of memory.
+ */
+int metrics_write(char **buf, size_t *len, size_t *cap);
+
+/* Forgets every counter (at exit). */
+void metrics_free(void);
+
+#endif
