@@ -43,7 +43,7 @@ void metrics_fetch_latency(double seconds);
 /* One staple push ended with res. */
 void metrics_push(enum metrics_push_result res);
 
-/* A pass (start-up or reload) ended with every certificate stapled at time t. */
+/* At time t every certificate with an OCSP URL had a valid staple, none failing. */
 void metrics_pass_ok(double t);
 
 /*

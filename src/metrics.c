@@ -1,0 +1,163 @@
+/* metrics — see metrics.h. */
+#include "metrics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+/* Answers of one responder, by result. */
+struct responder_count {
+	char *url;				/* owned; the hash key */
+	unsigned long n[METRICS_FETCH_NRESULTS]; /* attempts by result */
+	UT_hash_handle hh;			/* by url */
+};
+
+static const double latency_bounds[] = METRICS_LATENCY_BUCKETS;
+#define NBUCKETS (sizeof(latency_bounds) / sizeof(latency_bounds[0]))
+
+static struct responder_count *responders;	/* by URL */
+static unsigned long latency_buckets[NBUCKETS]; /* non-cumulative; summed when written */
+static unsigned long latency_count;		/* exchanges measured */
+static double latency_sum;			/* their seconds */
+static unsigned long pushes[METRICS_PUSH_NRESULTS]; /* HAProxy pushes by result */
+static double pass_ok_at;			/* last pass with all stapled, 0 = none */
+
+static const char *const fetch_result_name[METRICS_FETCH_NRESULTS] = {
+	"good", "revoked", "unknown", "invalid", "error",
+};
+static const char *const push_result_name[METRICS_PUSH_NRESULTS] = {
+	"updated", "committed", "failed",
+};
+
+void metrics_fetch(const char *responder, enum metrics_fetch_result res)
+{
+	struct responder_count *rc;
+
+	HASH_FIND_STR(responders, responder, rc);
+	if (rc == NULL) {
+		if ((rc = calloc(1, sizeof(*rc))) == NULL || (rc->url = strdup(responder)) == NULL) {
+			free(rc);
+			return;		/* a lost count is better than a lost daemon */
+		}
+		HASH_ADD_KEYPTR(hh, responders, rc->url, strlen(rc->url), rc);
+	}
+	rc->n[res]++;
+}
+
+void metrics_fetch_latency(double seconds)
+{
+	size_t i = 0;
+
+	while (i < NBUCKETS && seconds > latency_bounds[i])
+		i++;
+	if (i < NBUCKETS)
+		latency_buckets[i]++;
+	latency_count++;
+	latency_sum += seconds;
+}
+
+void metrics_push(enum metrics_push_result res)
+{
+	pushes[res]++;
+}
+
+void metrics_pass_ok(double t)
+{
+	pass_ok_at = t;
+}
+
+/* printf to the end of *buf, growing it. 0, or -1 when out of memory. */
+static int put(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int put(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(*buf != NULL ? *buf + *len : NULL, *buf != NULL ? *cap - *len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return -1;
+		if (*buf != NULL && *len + (size_t)n < *cap) {
+			*len += n;
+			return 0;
+		}
+		size_t ncap = (*cap ? *cap * 2 : 4096) + n;
+		char *nb = realloc(*buf, ncap);
+
+		if (nb == NULL)
+			return -1;
+		*buf = nb;
+		*cap = ncap;
+	}
+}
+
+/* A label value: Prometheus escapes backslash, double quote and newline. */
+static int put_label(char **buf, size_t *len, size_t *cap, const char *v)
+{
+	for (; *v; v++) {
+		int rc = *v == '\\' ? put(buf, len, cap, "\\\\") :
+		    *v == '"' ? put(buf, len, cap, "\\\"") :
+		    *v == '\n' ? put(buf, len, cap, "\\n") : put(buf, len, cap, "%c", *v);
+
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int metrics_write(char **buf, size_t *len, size_t *cap)
+{
+	struct responder_count *rc, *tmp;
+	unsigned long cum = 0;
+
+	if (put(buf, len, cap, "# HELP ocspd_fetches_total Responder attempts per certificate, by responder URL and result.\n"
+	    "# TYPE ocspd_fetches_total counter\n") == -1)
+		return -1;
+	HASH_ITER(hh, responders, rc, tmp) {
+		for (int i = 0; i < METRICS_FETCH_NRESULTS; i++) {
+			if (put(buf, len, cap, "ocspd_fetches_total{responder=\"") == -1 ||
+			    put_label(buf, len, cap, rc->url) == -1 ||
+			    put(buf, len, cap, "\",result=\"%s\"} %lu\n", fetch_result_name[i], rc->n[i]) == -1)
+				return -1;
+		}
+	}
+	if (put(buf, len, cap, "# HELP ocspd_fetch_duration_seconds Time of one HTTP exchange with a responder.\n"
+	    "# TYPE ocspd_fetch_duration_seconds histogram\n") == -1)
+		return -1;
+	for (size_t i = 0; i < NBUCKETS; i++) {
+		cum += latency_buckets[i];
+		if (put(buf, len, cap, "ocspd_fetch_duration_seconds_bucket{le=\"%g\"} %lu\n",
+		    latency_bounds[i], cum) == -1)
+			return -1;
+	}
+	if (put(buf, len, cap, "ocspd_fetch_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
+	    "ocspd_fetch_duration_seconds_sum %.6f\n"
+	    "ocspd_fetch_duration_seconds_count %lu\n", latency_count, latency_sum, latency_count) == -1)
+		return -1;
+	if (put(buf, len, cap, "# HELP ocspd_haproxy_pushes_total Staples pushed over HAProxy admin sockets, by result.\n"
+	    "# TYPE ocspd_haproxy_pushes_total counter\n") == -1)
+		return -1;
+	for (int i = 0; i < METRICS_PUSH_NRESULTS; i++)
+		if (put(buf, len, cap, "ocspd_haproxy_pushes_total{result=\"%s\"} %lu\n",
+		    push_result_name[i], pushes[i]) == -1)
+			return -1;
+	return put(buf, len, cap, "# HELP ocspd_last_successful_pass_timestamp_seconds Last time every certificate with an OCSP URL had a valid staple and no failing renewal; 0 = never.\n"
+	    "# TYPE ocspd_last_successful_pass_timestamp_seconds gauge\n"
+	    "ocspd_last_successful_pass_timestamp_seconds %.3f\n", pass_ok_at);
+}
+
+void metrics_free(void)
+{
+	struct responder_count *rc, *tmp;
+
+	HASH_ITER(hh, responders, rc, tmp) {
+		HASH_DEL(responders, rc);
+		free(rc->url);
+		free(rc);
+	}
+}
