@@ -132,6 +132,7 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	sd_notify(0, "RELOADING=1\nSTATUS=reloading the configuration");
 	if (load_conf(&nc, d->argc, d->argv, &err) != CONF_OK ||
 	    log_setup(log_level_of(&nc), nc.syslog, nc.syslog_facility, nc.logdir, &err) == -1 ||
 	    (nt = trust_load(&nc, &err)) == NULL ||
@@ -140,6 +141,7 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 		free(err);
 		X509_STORE_free(nt);
 		conf_free(&nc);
+		sd_notify(0, "READY=1\nSTATUS=configuration not reloaded; the old one stays in force");
 		return;
 	}
 	nc.one_off = d->conf.one_off;
@@ -155,6 +157,7 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	log_info("SIGHUP: configuration reloaded%s%s; rescanning", d->conf.config ? " from " : "",
 	    d->conf.config ? d->conf.config : "");
 	watch_reconfigure(d->watch, &d->conf);
+	sd_notify(0, "READY=1");
 }
 
 static void on_usr1(struct ev_loop *loop, ev_signal *w, int revents)
