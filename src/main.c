@@ -10,17 +10,23 @@
 #include "fetch.h"
 #include "haproxy.h"
 #include "log.h"
+#include "metrics.h"
+#include "priv.h"
 #include "renew.h"
 #include "store.h"
 #include "watch.h"
 #include "work.h"
 
+#include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <curl/curl.h>
 #include <openssl/x509_vfy.h>
 #include <systemd/sd-daemon.h>
+
+#define STATUS_DEBOUNCE	1.0	/* seconds between a change and the STATUS= update */
 
 struct daemon {
 	struct ev_loop *loop;		/* the one event loop */
@@ -37,6 +43,9 @@ struct daemon {
 	ev_signal sigterm, sigint, sighup, sigusr1; /* stop, stop, reload, status */
 	ev_prepare oneoff;		/* --one-off: checks for the end of the pass */
 	ev_timer watchdog;		/* systemd watchdog keep-alive */
+	ev_timer status_tick;		/* debounces STATUS= updates to systemd */
+	int scanned;			/* the first scan is done */
+	int ready;			/* READY=1 sent: the first pass is over */
 	int stopping;			/* SIGTERM seen */
 };
 
@@ -122,12 +131,49 @@ static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/*
+ * --user: becomes that user for good, before any certificate or responder
+ * data is parsed, and says so. 0, or -1 with *err (main must then exit: it
+ * may still be root).
+ */
+static int become_user(const struct conf *c, uid_t uid, gid_t gid, char **err)
+{
+	const struct group *gr = c->group == NULL ? getgrgid(gid) : NULL;
+
+	if (priv_drop(c->user, uid, gid, err) == -1)
+		return -1;
+	log_info("running as user %s (uid %u), group %s (gid %u)", c->user, (unsigned)uid,
+	    c->group != NULL ? c->group : gr != NULL ? gr->gr_name : "?", (unsigned)gid);
+	return 0;
+}
+
+/*
+ * SIGHUP: once root is given up there is no becoming another user, so a new
+ * user or group waits for a restart and the running ones stay in the
+ * configuration (swapped into nc; old is freed next).
+ */
+static void keep_identity(struct conf *nc, struct conf *old)
+{
+	char *t;
+
+	if (strcmp(nc->user ? nc->user : "", old->user ? old->user : "") == 0 &&
+	    strcmp(nc->group ? nc->group : "", old->group ? old->group : "") == 0)
+		return;
+	log_warn("SIGHUP: user and group take effect at the next restart; still running as user %s, group %s",
+	    old->user ? old->user : "(unchanged)", old->group ? old->group : "(the user's)");
+	t = nc->user;
+	nc->user = old->user;
+	old->user = t;
+	t = nc->group;
+	nc->group = old->group;
+	old->group = t;
+}
+
 static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct daemon *d = w->data;
 	struct conf nc;
 	X509_STORE *nt = NULL;
-	struct deliver *nd = NULL;
 	char *err = NULL;
 
 	(void)loop;
@@ -136,7 +182,7 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	if (load_conf(&nc, d->argc, d->argv, &err) != CONF_OK ||
 	    log_setup(log_level_of(&nc), nc.syslog, nc.syslog_facility, nc.logdir, &err) == -1 ||
 	    (nt = trust_load(&nc, &err)) == NULL ||
-	    (nd = deliver_new(d->loop, &nc, renew_foreach, d->renew, &err)) == NULL) {
+	    deliver_reconfigure(d->deliver, &nc, &err) == -1) {
 		log_err("SIGHUP: configuration not reloaded (%s)", err ? err : "unknown error");
 		free(err);
 		X509_STORE_free(nt);
@@ -145,9 +191,7 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 		return;
 	}
 	nc.one_off = d->conf.one_off;
-	renew_set_deliver(d->renew, nd);
-	deliver_free(d->deliver);
-	d->deliver = nd;
+	keep_identity(&nc, &d->conf);
 	X509_STORE_free(d->trust);
 	d->trust = nt;
 	conf_free(&d->conf);
@@ -169,6 +213,47 @@ static void on_usr1(struct ev_loop *loop, ev_signal *w, int revents)
 	renew_report(d->renew);
 }
 
+static void count_state(void *arg, const struct renew_status *st)
+{
+	((int *)arg)[st->state]++;
+}
+
+/*
+ * Tells systemd where the certificates stand (STATUS=, shown by systemctl
+ * status), and metrics when all is well. Runs STATUS_DEBOUNCE s after a change.
+ */
+static void on_status_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon *d = w->data;
+	int n[RENEW_NSTATES] = { 0 };
+
+	(void)loop;
+	(void)revents;
+	renew_foreach_status(d->renew, count_state, n);
+	if (n[RENEW_FAILING] + n[RENEW_REVOKED] + n[RENEW_PENDING] == 0)
+		metrics_pass_ok(ev_now(d->loop));
+	sd_notifyf(0, "STATUS=%d stapled, %d failing, %d revoked, %d without OCSP URL, %d pending",
+	    n[RENEW_STAPLED], n[RENEW_FAILING], n[RENEW_REVOKED], n[RENEW_NO_URL], n[RENEW_PENDING]);
+}
+
+/* renew's observer: READY=1 once the first pass is over, then STATUS= updates. */
+static void on_changed(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->conf.one_off || !d->scanned)
+		return;
+	if (!d->ready && renew_undecided(d->renew) == 0) {
+		d->ready = 1;
+		sd_notify(0, "READY=1");
+		log_info("first pass done: every certificate stapled or failed");
+		on_status_tick(d->loop, &d->status_tick, 0);
+		return;
+	}
+	if (d->ready && !ev_is_active(&d->status_tick))
+		ev_timer_start(d->loop, &d->status_tick);
+}
+
 static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
@@ -186,6 +271,7 @@ static void daemon_free(struct daemon *d)
 		ev_signal_stop(d->loop, &d->sigusr1);
 		ev_prepare_stop(d->loop, &d->oneoff);
 		ev_timer_stop(d->loop, &d->watchdog);
+		ev_timer_stop(d->loop, &d->status_tick);
 	}
 	watch_free(d->watch);
 	if (d->store != NULL)
@@ -197,6 +283,7 @@ static void daemon_free(struct daemon *d)
 	renew_free(d->renew);
 	X509_STORE_free(d->trust);
 	certcache_free();
+	metrics_free();
 	conf_free(&d->conf);
 }
 
@@ -205,6 +292,8 @@ int main(int argc, char **argv)
 	struct daemon d;
 	char *err = NULL;
 	uint64_t wd_usec;
+	uid_t uid = 0;
+	gid_t gid = 0;
 	int known, stapled, rc = 2;
 
 	memset(&d, 0, sizeof(d));
@@ -222,10 +311,23 @@ int main(int argc, char **argv)
 		conf_free(&d.conf);
 		return 2;
 	}
+	/* A misspelt user stops the start before anything is opened. */
+	if (d.conf.group != NULL && d.conf.user == NULL)
+		err_set(&err, "group %s: --group needs --user", d.conf.group);
+	if (err != NULL || (d.conf.user != NULL &&
+	    priv_lookup(d.conf.user, d.conf.group, &uid, &gid, &err) == -1)) {
+		fprintf(stderr, "ocspd: %s\n", err);
+		goto out;
+	}
 	/* Writes to a hook that stopped reading or a HAProxy that went away fail with EPIPE. */
 	signal(SIGPIPE, SIG_IGN);
 	if (log_setup(log_level_of(&d.conf), d.conf.syslog, d.conf.syslog_facility, d.conf.logdir, &err) == -1 ||
 	    (d.trust = trust_load(&d.conf, &err)) == NULL) {
+		fprintf(stderr, "ocspd: %s\n", err);
+		goto out;
+	}
+	/* Root opened the log file; the user must be able to write and reopen it. */
+	if (d.conf.user != NULL && geteuid() == 0 && log_chown(uid, gid, &err) == -1) {
 		fprintf(stderr, "ocspd: %s\n", err);
 		goto out;
 	}
@@ -240,6 +342,10 @@ int main(int argc, char **argv)
 	if (d.fetch == NULL || d.store == NULL || d.work == NULL ||
 	    (d.renew = renew_new(d.loop, &d.conf, d.trust, d.fetch, d.store, d.work)) == NULL) {
 		fprintf(stderr, "ocspd: out of memory\n");
+		goto out;
+	}
+	if (d.conf.user != NULL && become_user(&d.conf, uid, gid, &err) == -1) {
+		fprintf(stderr, "ocspd: %s\n", err);
 		goto out;
 	}
 	if ((d.deliver = deliver_new(d.loop, &d.conf, renew_foreach, d.renew, &err)) == NULL) {
@@ -275,7 +381,11 @@ int main(int argc, char **argv)
 		d.oneoff.data = &d;
 		ev_prepare_start(d.loop, &d.oneoff);
 	} else {
-		sd_notify(0, "READY=1");
+		ev_timer_init(&d.status_tick, on_status_tick, STATUS_DEBOUNCE, 0.);
+		d.status_tick.data = &d;
+		d.scanned = 1;
+		renew_set_observer(d.renew, on_changed, &d);
+		on_changed(&d);		/* nothing to wait for: ready now */
 		if (sd_watchdog_enabled(0, &wd_usec) > 0) {
 			ev_timer_init(&d.watchdog, on_watchdog, wd_usec / 2e6, wd_usec / 2e6);
 			ev_timer_start(d.loop, &d.watchdog);

@@ -4,6 +4,7 @@
 #include "conf.h"
 #include "fetch.h"
 #include "log.h"
+#include "metrics.h"
 #include "ocsp.h"
 #include "sched.h"
 #include "store.h"
@@ -69,6 +70,10 @@ struct cert {
 	size_t staple_len;		/* its length, 0 = none */
 	double this_update, next_update; /* of the current staple */
 	int revoked;			/* last verified answer said revoked */
+	int no_url;			/* the certificate names no OCSP responder */
+	int expiry_alerted;		/* "expiring" alert given for the current staple */
+	char *subject;			/* leaf subject (RFC 2253), owned, or NULL */
+	char *serial;			/* leaf serial (hex), owned, or NULL */
 	int failures;			/* consecutive failed attempts */
 	char *last_err;			/* reason of the last failed attempt */
 	int err_repeats;		/* how many times in a row */
@@ -96,6 +101,9 @@ struct renew {
 	struct cert *parse_head, *parse_tail; /* certificates waiting to be parsed */
 	int parsing;			/* parse jobs out on workers */
 	int busy;			/* certificates not CERT_IDLE */
+	int undecided;			/* certificates with outcome 0 */
+	renew_changed_fn *changed;	/* observer of standings, may be NULL */
+	void *changed_arg;		/* its argument */
 };
 
 /* Work handed to a worker thread: inputs copied, outputs filled there. */
@@ -120,6 +128,9 @@ struct job {
 	X509 *vissuer;			/* borrowed issuer */
 	struct ocsp_result res;		/* outcome */
 	int verified;			/* ocsp_verify returned 0 */
+	int no_url;			/* parse failed: no OCSP responder URL */
+	char *subject;			/* leaf subject */
+	char *serial;			/* leaf serial */
 	char *err;			/* what went wrong */
 	char *verr;			/* why the staple on disk did not verify */
 };
@@ -182,6 +193,24 @@ static void set_state(struct cert *c, enum cert_state st)
 	c->state = st;
 }
 
+/* Tells the observer that some certificate's standing may have changed. */
+static void changed(struct renew *r)
+{
+	if (r->changed != NULL)
+		r->changed(r->changed_arg);
+}
+
+/* outcome: 1 stapled, -1 failed, 0 first attempt not ended (counted in undecided). */
+static void set_outcome(struct cert *c, int outcome)
+{
+	if (c->outcome == 0 && outcome != 0)
+		c->r->undecided--;
+	else if (c->outcome != 0 && outcome == 0)
+		c->r->undecided++;
+	c->outcome = outcome;
+	changed(c->r);
+}
+
 static void cert_free(struct cert *c)
 {
 	if (c == NULL)
@@ -189,6 +218,10 @@ static void cert_free(struct cert *c)
 	ev_timer_stop(c->r->loop, &c->timer);
 	if (c->state != CERT_IDLE)
 		c->r->busy--;
+	if (c->outcome == 0)
+		c->r->undecided--;
+	free(c->subject);
+	free(c->serial);
 	OCSP_CERTID_free(c->id);
 	free(c->req);
 	free(c->nonce_req);
@@ -256,6 +289,7 @@ static void errors_cleared(struct cert *c)
 	c->last_err = NULL;
 	c->err_repeats = 0;
 	c->failures = 0;
+	c->expiry_alerted = 0;
 }
 
 /* nextUpdate, or for a response without one, thisUpdate + default-validity. */
@@ -283,7 +317,9 @@ static void withdraw(struct cert *c)
 	c->staple = NULL;
 	c->staple_len = 0;
 	c->this_update = c->next_update = 0;
+	c->expiry_alerted = 0;
 	store_put(c->r->store, c->path, NULL, 0, on_withdrawn, NULL);
+	changed(c->r);
 }
 
 /*
@@ -298,7 +334,6 @@ static void attempt_failed(struct cert *c, const char *reason)
 	int kept = staple_valid(c, now);	/* the current staple stays in service */
 
 	c->failures++;
-	c->outcome = kept ? 1 : -1;
 	set_state(c, CERT_IDLE);
 	if (same) {
 		c->err_repeats++;
@@ -309,6 +344,7 @@ static void attempt_failed(struct cert *c, const char *reason)
 		c->last_err = strdup(reason);
 		c->err_repeats = 1;
 	}
+	set_outcome(c, kept ? 1 : -1);
 	if (r->c->one_off) {
 		if (kept)
 			log_warn("%s: renewal failed (%s); keeping the current staple", c->path, reason);
@@ -321,8 +357,17 @@ static void attempt_failed(struct cert *c, const char *reason)
 		at = c->next_update;	/* wake up to withdraw it when it expires */
 	if (kept) {
 		char until[32];
+		double alert_at = c->next_update - r->c->alert_before;
 
 		ocsp_fmt_time(c->next_update, until, sizeof(until));
+		if (!c->expiry_alerted && c->next_update != 0 && alert_at <= now) {
+			log_err("%s: staple expires at %s and renewal keeps failing (%s)", c->path, until, reason);
+			if (r->deliver != NULL)
+				deliver_alert(r->deliver, "expiring", c->path, until);
+			c->expiry_alerted = 1;
+		} else if (!c->expiry_alerted && c->next_update != 0 && alert_at < at) {
+			at = alert_at;	/* wake up in time to give the alert */
+		}
 		log_msg(same ? LOG_LVL_DEBUG : LOG_LVL_WARN,
 		    "%s: renewal failed (%s); keeping the current staple (good until %s); retry in %.0fs",
 		    c->path, reason, until, at - now);
@@ -369,7 +414,34 @@ static void job_free(struct job *j)
 	free(j->disk);
 	free(j->err);
 	free(j->verr);
+	free(j->subject);
+	free(j->serial);
 	free(j);
+}
+
+/* A subject in RFC 2253 form (malloc'd), or NULL. */
+static char *name_text(const X509_NAME *name)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *s = NULL, *data;
+	long n;
+
+	if (b != NULL && X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0 &&
+	    (n = BIO_get_mem_data(b, &data)) >= 0)
+		s = strndup(data, n);
+	BIO_free(b);
+	return s;
+}
+
+/* A serial number in hex (malloc'd), or NULL. */
+static char *serial_text(const ASN1_INTEGER *serial)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(serial, NULL);
+	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL, *s = hex != NULL ? strdup(hex) : NULL;
+
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return s;
 }
 
 /* Worker: read and check the bundle, build the request, look at the staple on disk. */
@@ -377,9 +449,14 @@ static void parse_run(void *arg)
 {
 	struct job *j = arg;
 	char spath[4096];
+	int rc;
 
-	if (bundle_load(j->path, &j->b, &j->err) == -1)
+	if ((rc = bundle_load(j->path, &j->b, &j->err)) != 0) {
+		j->no_url = rc == BUNDLE_NO_URL;
 		return;
+	}
+	j->subject = name_text(X509_get_subject_name(j->b->leaf));
+	j->serial = serial_text(X509_get0_serialNumber(j->b->leaf));
 	if (bundle_verify_chain(j->b, j->trust, j->path, &j->err) == -1)
 		return;
 	if (ocsp_request(j->b->leaf, j->b->issuer, &j->id, &j->req, &j->req_len, &j->err) == -1)
@@ -402,14 +479,20 @@ static void parse_done(void *arg)
 	r->parsing--;
 	if (!still_wanted(c))
 		goto out;
+	free(c->subject);
+	free(c->serial);
+	c->subject = j->subject;
+	c->serial = j->serial;
+	j->subject = j->serial = NULL;
+	c->no_url = j->no_url;
 	if (j->err != NULL) {
 		set_state(c, CERT_IDLE);
-		c->outcome = -1;
 		if (c->last_err == NULL || strcmp(c->last_err, j->err) != 0)
 			log_err("%s", j->err);
 		free(c->last_err);
 		c->last_err = j->err;
 		j->err = NULL;
+		set_outcome(c, -1);
 		/* Forget the old certificate: nothing is fetched for it again. */
 		OCSP_CERTID_free(c->id);
 		free(c->req);
@@ -434,6 +517,7 @@ static void parse_done(void *arg)
 	j->req = NULL;
 	c->issuer = issuer_ref(r, j->b->issuer);
 	c->revoked = 0;		/* a new parse may be a new certificate */
+	errors_cleared(c);
 	c->n_urls = j->b->n_urls;
 	for (int i = 0; i < c->n_urls; i++)
 		c->urls[i] = intern(r, j->b->urls[i]);
@@ -460,7 +544,7 @@ static void parse_done(void *arg)
 		double when = sched_renew_at(now, c->this_update, c->next_update, r->c->minimum_validity, rnd());
 
 		set_state(c, CERT_IDLE);
-		c->outcome = 1;
+		set_outcome(c, 1);
 		ocsp_fmt_time(c->next_update, until, sizeof(until));
 		ocsp_fmt_time(when, at, sizeof(at));
 		log_info("%s: staple recycled (good until %s, renew at %s)", c->path, until, at);
@@ -561,9 +645,9 @@ static void on_stored(void *arg, const char *certpath, const char *err)
 		log_info("%s: response has no nextUpdate; treating it as valid for %.0fs", c->path,
 		    r->c->default_validity);
 	c->revoked = 0;
-	c->outcome = 1;
 	errors_cleared(c);
 	set_state(c, CERT_IDLE);
+	set_outcome(c, 1);
 	when = sched_renew_at(now, c->this_update, c->next_update, r->c->minimum_validity, rnd());
 	ocsp_fmt_time(c->next_update, next, sizeof(next));
 	ocsp_fmt_time(when, at, sizeof(at));
@@ -614,9 +698,12 @@ static void verify_done(void *arg)
 	if (!still_wanted(c))
 		goto out;
 	if (!j->verified) {
+		metrics_fetch(c->urls[c->url_idx], METRICS_FETCH_INVALID);
 		next_url(c, j->err);
 		goto out;
 	}
+	metrics_fetch(c->urls[c->url_idx], j->res.status == OCSP_ST_GOOD ? METRICS_FETCH_GOOD :
+	    j->res.status == OCSP_ST_REVOKED ? METRICS_FETCH_REVOKED : METRICS_FETCH_UNKNOWN);
 	switch (j->res.status) {
 	case OCSP_ST_GOOD:
 		break;
@@ -659,6 +746,7 @@ static void on_fetched(struct cert *c, const unsigned char *body, size_t len, co
 	if (!still_wanted(c))
 		return;
 	if (err != NULL) {
+		metrics_fetch(c->urls[c->url_idx], METRICS_FETCH_ERROR);
 		next_url(c, err);
 		return;
 	}
@@ -800,6 +888,10 @@ void renew_file_event(void *arg, const char *path, enum watch_event ev)
 			return;
 		log_info("%s: certificate gone; forgotten", path);
 		HASH_DEL(r->certs, c);
+		if (c->outcome == 0) {
+			r->undecided--;		/* no longer part of the pass */
+			c->outcome = -1;
+		}
 		if (c->state == CERT_IDLE)
 			cert_free(c);
 		else {
@@ -807,6 +899,7 @@ void renew_file_event(void *arg, const char *path, enum watch_event ev)
 			c->next_removed = r->removed;
 			r->removed = c;
 		}
+		changed(r);
 		return;
 	}
 	if (c == NULL) {
@@ -817,6 +910,7 @@ void renew_file_event(void *arg, const char *path, enum watch_event ev)
 		}
 		c->magic = CERT_MAGIC;
 		c->r = r;
+		r->undecided++;		/* outcome 0 */
 		ev_timer_init(&c->timer, on_timer, 0., 0.);
 		c->timer.data = c;
 		HASH_ADD_KEYPTR(hh, r->certs, c->path, strlen(c->path), c);
@@ -828,7 +922,7 @@ void renew_file_event(void *arg, const char *path, enum watch_event ev)
 		c->reparse = 1;
 		return;
 	}
-	c->outcome = 0;
+	set_outcome(c, 0);
 	start_parse(c);
 }
 
@@ -982,5 +1076,61 @@ void renew_report(const struct renew *r)
 			    at != 0 ? ", next attempt at " : ", waiting for the file to change", at != 0 ? t2 : "");
 			break;
 		}
+	}
+}
+
+int renew_undecided(const struct renew *r)
+{
+	return r->undecided;
+}
+
+void renew_set_observer(struct renew *r, renew_changed_fn *fn, void *arg)
+{
+	r->changed = fn;
+	r->changed_arg = arg;
+}
+
+const char *renew_state_name(enum renew_state st)
+{
+	static const char *const name[RENEW_NSTATES] = {
+		"pending", "stapled", "failing", "revoked", "no_ocsp_url",
+	};
+
+	return st < RENEW_NSTATES ? name[st] : "?";
+}
+
+static enum renew_state state_of(const struct cert *c, double now)
+{
+	if (c->revoked)
+		return RENEW_REVOKED;
+	if (c->no_url)
+		return RENEW_NO_URL;
+	if (c->outcome == 0)
+		return RENEW_PENDING;
+	if (c->last_err != NULL)
+		return RENEW_FAILING;
+	return staple_valid(c, now) ? RENEW_STAPLED : RENEW_PENDING;
+}
+
+void renew_foreach_status(const struct renew *r, renew_status_fn *fn, void *arg)
+{
+	const struct cert *c, *tmp;
+	struct renew_status st;
+	double now = now_s();
+
+	HASH_ITER(hh, r->certs, c, tmp) {
+		st.path = c->path;
+		st.subject = c->subject;
+		st.serial = c->serial;
+		st.responder = c->n_urls > 0 ? c->urls[0] : NULL;
+		st.state = state_of(c, now);
+		st.has_staple = staple_valid(c, now);
+		st.this_update = st.has_staple ? c->this_update : 0;
+		st.next_update = st.has_staple ? c->next_update : 0;
+		st.renew_at = ev_is_active(&c->timer) ?
+		    now + ev_timer_remaining(r->loop, (ev_timer *)&c->timer) : 0;
+		st.last_error = c->last_err;
+		st.error_count = c->failures > 0 ? c->failures : c->last_err != NULL;
+		fn(arg, &st);
 	}
 }
