@@ -75,10 +75,16 @@ fuzz:
 	@scripts/deps.sh check
 	@$(MAKE) -C fuzz --no-print-directory run
 
+# The unit's ExecStart follows PREFIX; an operator's ocspd.conf is never overwritten.
 install: ocspd
 	install -D -m 755 ocspd $(DESTDIR)$(PREFIX)/sbin/ocspd
 	install -D -m 644 man/ocspd.8 $(DESTDIR)$(PREFIX)/share/man/man8/ocspd.8
 	install -D -m 644 man/ocspd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/ocspd.conf.5
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)/etc/ocspd
+	sed 's|/usr/local/sbin/ocspd|$(PREFIX)/sbin/ocspd|' contrib/ocspd.service \
+		>$(DESTDIR)$(PREFIX)/lib/systemd/system/ocspd.service
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/systemd/system/ocspd.service
+	[ -e $(DESTDIR)/etc/ocspd/ocspd.conf ] || install -m 644 contrib/ocspd.conf $(DESTDIR)/etc/ocspd/ocspd.conf
 
 clean:
 	rm -rf build build-san ocspd ocspd-san

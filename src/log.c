@@ -7,16 +7,21 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <openssl/err.h>
+#include <systemd/sd-daemon.h>
 
 static int log_level = LOG_LVL_INFO;
 static int log_syslog;
 static FILE *log_file;		/* --logdir file, or NULL for stderr */
+static int log_journal;		/* stderr is journald's stream: "<N>" prefixes, no stamps */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const level_name[] = { "error", "warning", "info", "debug" };
 static const int level_syslog[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+static const char *const level_journal[] = { SD_ERR, SD_WARNING, SD_INFO, SD_DEBUG };
 
 static const struct {
 	const char *name;
@@ -27,6 +32,26 @@ static const struct {
 	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 },
 	{ "local7", LOG_LOCAL7 },
 };
+
+/*
+ * True when stderr is the stream systemd connected to the journal: it sets
+ * JOURNAL_STREAM to that stream's "st_dev:st_ino" in decimal. Comparing with
+ * fstat keeps a variable inherited by a child whose stderr was redirected
+ * from turning its lines into "<6>..." in a file.
+ */
+static int stderr_is_journal(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	int n = 0;
+
+	if (v == NULL || sscanf(v, "%llu:%llu%n", &dev, &ino, &n) != 2 || v[n] != '\0')
+		return 0;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 int log_setup(int level, int use_syslog, const char *facility, const char *logdir, char **err)
 {
@@ -48,7 +73,9 @@ int log_setup(int level, int use_syslog, const char *facility, const char *logdi
 			err_set(err, "%s: log directory name too long", logdir);
 			return -1;
 		}
-		if ((f = fopen(path, "a")) == NULL) {
+		/* "e": close-on-exec, hooks do not inherit the log. Opened anew on every
+		 * SIGHUP, so that a file logrotate moved away is followed by a new one. */
+		if ((f = fopen(path, "ae")) == NULL) {
 			err_set(err, "%s: cannot open log file (%s)", path, strerror(errno));
 			return -1;
 		}
@@ -59,10 +86,25 @@ int log_setup(int level, int use_syslog, const char *facility, const char *logdi
 	log_level = level;
 	log_syslog = use_syslog;
 	log_file = f;
+	log_journal = f == NULL && !use_syslog && stderr_is_journal();
 	if (use_syslog)
 		openlog("ocspd", LOG_PID, fac);
 	pthread_mutex_unlock(&log_lock);
 	return 0;
+}
+
+int log_chown(uid_t uid, gid_t gid, char **err)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&log_lock);
+	if (log_file != NULL && fchown(fileno(log_file), uid, gid) == -1) {
+		err_set(err, "cannot give the log file to uid %u gid %u (%s)", (unsigned)uid,
+		    (unsigned)gid, strerror(errno));
+		rc = -1;
+	}
+	pthread_mutex_unlock(&log_lock);
+	return rc;
 }
 
 void log_close(void)
@@ -101,10 +143,16 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 		syslog(level_syslog[lvl], "%s: %s", level_name[lvl], line);
 		return;
 	}
+	pthread_mutex_lock(&log_lock);
+	if (log_journal) {
+		/* journald stamps and tags each line itself, and reads the priority from "<N>". */
+		fprintf(stderr, "%s%s: %s\n", level_journal[lvl], level_name[lvl], line);
+		pthread_mutex_unlock(&log_lock);
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	pthread_mutex_lock(&log_lock);
 	out = log_file != NULL ? log_file : stderr;
 	fprintf(out, "%s.%03ldZ ocspd %s: %s\n", stamp, ts.tv_nsec / 1000000L,
 	    level_name[lvl], line);

@@ -2,13 +2,16 @@
  * log — the one place where ocspd says things to the operator.
  *
  * One line per event: "path: what happened (why)". Lines go to stderr by
- * default, to syslog with --syslog, or to DIR/ocspd.log with --logdir. The
- * level filter is set once at start (and again on SIGHUP).
+ * default, to syslog with --syslog, or to DIR/ocspd.log with --logdir. When
+ * stderr is journald's stream (systemd sets JOURNAL_STREAM), lines carry a
+ * "<N>" priority prefix instead of a timestamp. The level filter and the
+ * destination are set at start and again on SIGHUP (which reopens the file).
  */
 #ifndef OCSPD_LOG_H
 #define OCSPD_LOG_H
 
 #include <stdarg.h>
+#include <sys/types.h>
 
 enum log_level {
 	LOG_LVL_ERR = 0,	/* something failed that the operator must see */
@@ -19,10 +22,17 @@ enum log_level {
 
 /*
  * Where and how much to log; facility is a syslog facility name (NULL:
- * daemon). Returns 0, or -1 with *err set (caller frees).
+ * daemon). Returns 0, or -1 with *err set (caller frees); on -1 the
+ * previous destination stays in use.
  */
 int log_setup(int level, int use_syslog, const char *facility, const char *logdir,
     char **err);
+
+/*
+ * Gives the open --logdir file (if any) to uid/gid, so that the daemon can
+ * still write and reopen it after dropping root. 0, or -1 with *err.
+ */
+int log_chown(uid_t uid, gid_t gid, char **err);
 void log_close(void);
 
 /* True when a line at this level would be written (to skip costly formatting). */
