@@ -285,7 +285,8 @@ void conf_usage(FILE *out)
 {
 	char left[64];
 
-	fprintf(out, "usage: ocspd [options] [PATH...]\n\n"
+	fprintf(out, "usage: ocspd [options] [PATH...]\n"
+	    "       ocspd status [-c FILE] [ADDR:PORT]\n\n"
 	    "Keeps a verified OCSP staple next to every certificate in PATH as <certfile>.ocsp,\n"
 	    "pushes it to HAProxy and renews it before it expires.\n\n");
 	for (size_t i = 0; i < NOPTS; i++) {

@@ -1,6 +1,7 @@
 /* fetch — see fetch.h. libcurl's multi_socket API driven by libev. */
 #include "fetch.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,7 @@ static void check_done(struct fetch *f)
 		struct xfer *x;
 		struct host *h;
 		long code = 0;
+		curl_off_t usec;
 		char why[CURL_ERROR_SIZE + 64];
 		const char *err = NULL;
 
@@ -181,6 +183,8 @@ static void check_done(struct fetch *f)
 			continue;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+		if (curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &usec) == CURLE_OK)
+			metrics_fetch_latency(usec / 1e6);
 		if (x->too_big || m->data.result == CURLE_FILESIZE_EXCEEDED) {
 			snprintf(why, sizeof(why), "response body larger than %d bytes", FETCH_MAX_BODY);
 			err = why;

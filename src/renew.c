@@ -544,10 +544,10 @@ static void parse_done(void *arg)
 		double when = sched_renew_at(now, c->this_update, c->next_update, r->c->minimum_validity, rnd());
 
 		set_state(c, CERT_IDLE);
-		set_outcome(c, 1);
 		ocsp_fmt_time(c->next_update, until, sizeof(until));
 		ocsp_fmt_time(when, at, sizeof(at));
 		log_info("%s: staple recycled (good until %s, renew at %s)", c->path, until, at);
+		set_outcome(c, 1);
 		/* A HAProxy that loaded an empty .ocsp gets it now (hooks are not run). */
 		if (r->deliver != NULL)
 			deliver_recycled(r->deliver, c->path, c->staple, c->staple_len);
@@ -647,11 +647,11 @@ static void on_stored(void *arg, const char *certpath, const char *err)
 	c->revoked = 0;
 	errors_cleared(c);
 	set_state(c, CERT_IDLE);
-	set_outcome(c, 1);
 	when = sched_renew_at(now, c->this_update, c->next_update, r->c->minimum_validity, rnd());
 	ocsp_fmt_time(c->next_update, next, sizeof(next));
 	ocsp_fmt_time(when, at, sizeof(at));
 	log_info("%s: staple stored (good, next update %s, renew at %s)", c->path, next, at);
+	set_outcome(c, 1);	/* the staple is on disk (the pass may end here) */
 	if (!r->c->one_off)
 		schedule(c, when);
 	if (r->deliver != NULL)

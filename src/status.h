@@ -21,9 +21,10 @@ struct status;
 
 /*
  * Binds listen ("ADDR:PORT", "[V6ADDR]:PORT" or a bare "PORT" meaning
- * 127.0.0.1) at once, so that a privileged port works before privileges are
- * dropped, and serves r (borrowed; must outlive the server). NULL with *err
- * naming the address and the reason.
+ * 127.0.0.1; ADDR numeric or "localhost", never looked up) at once, so that
+ * a privileged port works before privileges are dropped, and serves r
+ * (borrowed; must outlive the server). NULL with *err naming the address
+ * and the reason.
  */
 struct status *status_new(struct ev_loop *loop, const char *listen,
     struct renew *r, char **err);
@@ -36,7 +37,8 @@ void status_free(struct status *s);
  * status, Nagios style: 0 every certificate stapled (or with no OCSP URL,
  * or not tried yet), 1 renewal failing but a valid staple still served,
  * 2 failing with no valid staple, or revoked; 3 the daemon could not be
- * asked (with a message on stderr).
+ * asked (an "OCSPD UNKNOWN - why" line on stdout, where Nagios reads it;
+ * usage errors on stderr).
  */
 int status_command(int argc, char **argv);
 

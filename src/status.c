@@ -1,0 +1,792 @@
+/*
+ * status — see status.h. The server is libmicrohttpd in its external-epoll
+ * mode under libev; the answers are built at request time from renew's
+ * table (json-c for /status). "ocspd status" is a blocking libcurl client:
+ * it is a command-line tool, not part of the daemon.
+ */
+#include "status.h"
+#include "conf.h"
+#include "log.h"
+#include "metrics.h"
+#include "renew.h"
+#include "version.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <microhttpd.h>
+
+#define STATUS_CONN_TIMEOUT	10	/* seconds a client may keep a connection without a request */
+#define STATUS_CONN_LIMIT	64	/* connections at once; more wait in the listen backlog */
+#define STATUS_ASK_TIMEOUT	10L	/* seconds "ocspd status" waits for the whole answer */
+#define STATUS_ASK_MAX		(256L << 20) /* largest /status answer "ocspd status" reads */
+#define STATUS_HOSTLEN		256	/* longest ADDR of ADDR:PORT, brackets excluded */
+
+/* Exit statuses of "ocspd status", the Nagios plugin convention. */
+enum {
+	ASK_OK = 0,		/* every certificate fine */
+	ASK_WARNING = 1,	/* renewal failing, a valid staple still served */
+	ASK_CRITICAL = 2,	/* revoked, or failing without a valid staple */
+	ASK_UNKNOWN = 3,	/* the daemon could not be asked */
+};
+
+struct status {
+	struct ev_loop *loop;		/* the one event loop */
+	struct renew *renew;		/* borrowed: the certificates to report */
+	struct MHD_Daemon *mhd;		/* the HTTP server, no thread of its own */
+	ev_io io;			/* MHD's epoll fd: a connection or the listen socket is ready */
+	ev_timer timer;			/* MHD's next connection timeout; stopped when idle */
+	int starting;			/* inside MHD_start_daemon: keep its message */
+	char *start_err;		/* MHD's first message while starting, or NULL */
+};
+
+/* ------------------------------------------------------------------------
+ * Addresses
+ */
+
+/*
+ * Splits "ADDR:PORT", "[ADDR]:PORT" or "PORT" into host (brackets removed;
+ * "127.0.0.1" for a bare port, and for "localhost", which would otherwise
+ * need a lookup) and port. 0, or -1 with *why (a static string).
+ */
+static int split_addr(const char *addr, char host[STATUS_HOSTLEN], unsigned *port, const char **why)
+{
+	const char *p, *colon = strrchr(addr, ':');
+	size_t hlen;
+	char *end;
+	unsigned long n;
+
+	if (colon == NULL) {
+		snprintf(host, STATUS_HOSTLEN, "127.0.0.1");
+		p = addr;
+	} else if (addr[0] == '[') {
+		const char *rbracket = strchr(addr, ']');
+
+		hlen = rbracket != NULL ? (size_t)(rbracket - addr - 1) : 0;
+		if (rbracket == NULL || rbracket + 1 != colon || hlen == 0 || hlen >= STATUS_HOSTLEN) {
+			*why = "expected [IPV6]:PORT";
+			return -1;
+		}
+		memcpy(host, addr + 1, hlen);
+		host[hlen] = '\0';
+		p = colon + 1;
+	} else {
+		hlen = colon - addr;
+		if (memchr(addr, ':', hlen) != NULL) {
+			*why = "an IPv6 address goes in brackets: [ADDR]:PORT";
+			return -1;
+		}
+		if (hlen == 0 || hlen >= STATUS_HOSTLEN) {
+			*why = "expected ADDR:PORT or PORT";
+			return -1;
+		}
+		memcpy(host, addr, hlen);
+		host[hlen] = '\0';
+		p = colon + 1;
+	}
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, STATUS_HOSTLEN, "127.0.0.1");
+	n = strtoul(p, &end, 10);
+	if (*p < '0' || *p > '9' || *end != '\0' || n == 0 || n > 65535) {
+		*why = "bad port (expected 1 to 65535)";
+		return -1;
+	}
+	*port = (unsigned)n;
+	return 0;
+}
+
+/*
+ * The socket address to listen on for "ADDR:PORT", whether it is IPv6, and
+ * its canonical spelling (name, for messages). Only numeric addresses (and
+ * localhost): a name lookup could block. 0, or -1 with *why.
+ */
+static int listen_addr(const char *addr, struct sockaddr_storage *ss, int *v6, unsigned *port,
+    char *name, size_t namelen, const char **why)
+{
+	char host[STATUS_HOSTLEN];
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	if (split_addr(addr, host, port, why) == -1)
+		return -1;
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(*port);
+		*v6 = 0;
+	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(*port);
+		*v6 = 1;
+	} else {
+		*why = "not a numeric IPv4 or [IPv6] address";
+		return -1;
+	}
+	snprintf(name, namelen, *v6 ? "[%s]:%u" : "%s:%u", host, *port);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Answers
+ */
+
+/* "2026-11-26T13:00:00Z" into buf (at least 21 bytes). */
+static void fmt_utc(double t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "?");
+}
+
+/* Certificates by state and the earliest staple expiry, for /metrics. */
+struct tally {
+	unsigned long n[RENEW_NSTATES];	/* certificates in each state */
+	double earliest;		/* smallest next_update of a staple, 0 = no staple */
+};
+
+static void tally_one(void *arg, const struct renew_status *st)
+{
+	struct tally *t = arg;
+
+	if (st->state < RENEW_NSTATES)
+		t->n[st->state]++;
+	if (st->has_staple && st->next_update > 0 && (t->earliest == 0 || st->next_update < t->earliest))
+		t->earliest = st->next_update;
+}
+
+/*
+ * The /metrics page: gauges computed from renew now, then metrics.h's
+ * counters. Malloc'd (*len bytes), or NULL when out of memory.
+ */
+static char *metrics_page(struct status *s, size_t *len)
+{
+	struct tally t;
+	double now = ev_time();
+	char *buf = NULL;
+	size_t cap;
+	FILE *f;
+	int bad;
+
+	memset(&t, 0, sizeof(t));
+	renew_foreach_status(s->renew, tally_one, &t);
+	/* All is well right now: the "last successful pass" gauge reads now. */
+	if (t.n[RENEW_FAILING] + t.n[RENEW_REVOKED] + t.n[RENEW_PENDING] == 0)
+		metrics_pass_ok(now);
+	*len = 0;
+	if ((f = open_memstream(&buf, len)) == NULL)
+		return NULL;
+	fprintf(f, "# HELP ocspd_certificates Certificates by state.\n"
+	    "# TYPE ocspd_certificates gauge\n");
+	for (int i = 0; i < RENEW_NSTATES; i++)
+		fprintf(f, "ocspd_certificates{state=\"%s\"} %lu\n", renew_state_name(i), t.n[i]);
+	/* No sample at all without a staple: any number would read as a real expiry. */
+	fprintf(f, "# HELP ocspd_staple_expiry_seconds Seconds until the earliest staple expires (its nextUpdate); no sample when no certificate has a staple.\n"
+	    "# TYPE ocspd_staple_expiry_seconds gauge\n");
+	if (t.earliest > 0)
+		fprintf(f, "ocspd_staple_expiry_seconds %.3f\n", t.earliest - now);
+	bad = ferror(f);
+	if (fclose(f) != 0 || bad || buf == NULL) {
+		free(buf);
+		return NULL;
+	}
+	cap = *len + 1;		/* open_memstream's buffer holds at least the text and a NUL */
+	if (metrics_write(&buf, len, &cap) == -1) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* The /status document being built; failed is set when json-c ran out of memory. */
+struct json_build {
+	json_object *certs;		/* the "certificates" array */
+	int failed;			/* some value could not be made */
+};
+
+/* Adds key: v to o (v NULL: null); want says a value, not null, was meant. */
+static void jput(struct json_build *b, json_object *o, const char *key, json_object *v, int want)
+{
+	if (want && v == NULL)
+		b->failed = 1;
+	if (json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		b->failed = 1;
+	}
+}
+
+static void jput_str(struct json_build *b, json_object *o, const char *key, const char *s)
+{
+	jput(b, o, key, s != NULL ? json_object_new_string(s) : NULL, s != NULL);
+}
+
+/* A time as an ISO 8601 UTC string; 0 (none) as null. */
+static void jput_time(struct json_build *b, json_object *o, const char *key, double t)
+{
+	char buf[32];
+
+	if (t <= 0) {
+		jput(b, o, key, NULL, 0);
+		return;
+	}
+	fmt_utc(t, buf, sizeof(buf));
+	jput(b, o, key, json_object_new_string(buf), 1);
+}
+
+static void json_one(void *arg, const struct renew_status *st)
+{
+	struct json_build *b = arg;
+	json_object *o = json_object_new_object();
+
+	if (o == NULL || json_object_array_add(b->certs, o) != 0) {
+		json_object_put(o);
+		b->failed = 1;
+		return;
+	}
+	jput_str(b, o, "path", st->path);
+	jput_str(b, o, "subject", st->subject);
+	jput_str(b, o, "serial", st->serial);
+	jput_str(b, o, "responder", st->responder);
+	jput_str(b, o, "state", renew_state_name(st->state));
+	jput(b, o, "staple", json_object_new_boolean(st->has_staple), 1);
+	jput_time(b, o, "this_update", st->this_update);
+	jput_time(b, o, "next_update", st->next_update);
+	jput_time(b, o, "next_renewal", st->renew_at);
+	jput_str(b, o, "last_error", st->last_error);
+	jput(b, o, "error_count", json_object_new_int(st->error_count), 1);
+}
+
+/* The /status document, malloc'd (*len bytes), or NULL when out of memory. */
+static char *status_page(struct status *s, size_t *len)
+{
+	struct json_build b = { json_object_new_array(), 0 };
+	json_object *root = json_object_new_object();
+	const char *text;
+	char *out = NULL;
+
+	if (root == NULL || b.certs == NULL) {
+		json_object_put(b.certs);
+		goto out;
+	}
+	jput_str(&b, root, "version", OCSPD_VERSION);
+	jput_time(&b, root, "now", ev_time());
+	if (json_object_object_add(root, "certificates", b.certs) != 0) {
+		json_object_put(b.certs);
+		goto out;
+	}
+	renew_foreach_status(s->renew, json_one, &b);
+	if (b.failed)
+		goto out;
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (text != NULL && (out = malloc(strlen(text) + 2)) != NULL) {
+		*len = strlen(text) + 1;
+		memcpy(out, text, *len - 1);
+		out[*len - 1] = '\n';
+		out[*len] = '\0';
+	}
+out:
+	json_object_put(root);
+	return out;
+}
+
+/* Queues body (malloc'd, taken; NULL: a fixed text instead) with code. */
+static enum MHD_Result answer(struct MHD_Connection *conn, unsigned code, const char *type,
+    char *body, size_t len, const char *text)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result rc;
+
+	if (body != NULL)
+		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	else
+		resp = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES ||
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
+	    (code == MHD_HTTP_METHOD_NOT_ALLOWED &&
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES)) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	rc = MHD_queue_response(conn, code, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+/* MHD's access handler: answers at once (no request body is read). */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **req_cls)
+{
+	struct status *s = cls;
+	char *body = NULL;
+	size_t len = 0;
+	const char *type;
+
+	(void)version;
+	(void)upload_data;
+	(void)upload_data_size;
+	(void)req_cls;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return answer(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", NULL, 0,
+		    "only GET and HEAD\n");
+	if (strcmp(url, "/metrics") == 0) {
+		type = "text/plain; version=0.0.4; charset=utf-8";
+		body = metrics_page(s, &len);
+	} else if (strcmp(url, "/status") == 0) {
+		type = "application/json";
+		body = status_page(s, &len);
+	} else {
+		return answer(conn, MHD_HTTP_NOT_FOUND, "text/plain", NULL, 0,
+		    "not found; try /metrics or /status\n");
+	}
+	if (body == NULL) {
+		log_warn("status: %s: out of memory", url);
+		return answer(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", NULL, 0,
+		    "out of memory\n");
+	}
+	return answer(conn, MHD_HTTP_OK, type, body, len, NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * The server on the event loop
+ */
+
+/* MHD's messages: the first one while starting becomes the error; later ones are debug. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct status *s = cls;
+	char msg[512];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '.'))
+		msg[--n] = '\0';
+	if (s->starting) {
+		if (s->start_err == NULL)
+			s->start_err = strdup(msg);
+	} else {
+		log_debug("status: %s", msg);
+	}
+}
+
+/* Arms the timer for MHD's next connection timeout; none (idle) stops it. */
+static void arm(struct status *s)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	ev_timer_stop(s->loop, &s->timer);
+	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES) {
+		ev_timer_set(&s->timer, ms / 1000.0, 0.);
+		ev_timer_start(s->loop, &s->timer);
+	}
+}
+
+/* MHD_run() never waits here: in external epoll mode it polls with a zero timeout. */
+static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct status *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	MHD_run(s->mhd);
+	arm(s);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct status *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	MHD_run(s->mhd);
+	arm(s);
+}
+
+struct status *status_new(struct ev_loop *loop, const char *listen, struct renew *r, char **err)
+{
+	struct status *s = NULL;
+	struct sockaddr_storage ss;
+	const union MHD_DaemonInfo *info;
+	const char *why;
+	char name[STATUS_HOSTLEN + 16];
+	unsigned port;
+	int v6;
+
+	if (listen_addr(listen, &ss, &v6, &port, name, sizeof(name), &why) == -1) {
+		err_set(err, "status-listen %s: %s", listen, why);
+		return NULL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		err_set(err, "status-listen %s: out of memory", listen);
+		return NULL;
+	}
+	s->loop = loop;
+	s->renew = r;
+	s->starting = 1;
+	/* MHD binds at once, with SO_REUSEADDR: a restart does not wait for TIME_WAIT. */
+	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0),
+	    (uint16_t)port, NULL, NULL, on_request, s,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)STATUS_CONN_TIMEOUT,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)STATUS_CONN_LIMIT,
+	    MHD_OPTION_END);
+	s->starting = 0;
+	if (s->mhd == NULL) {
+		err_set(err, "status-listen %s: cannot listen (%s)", name,
+		    s->start_err != NULL ? s->start_err : "libmicrohttpd did not start");
+		goto fail;
+	}
+	if ((info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
+		err_set(err, "status-listen %s: libmicrohttpd has no epoll fd", name);
+		goto fail;
+	}
+	ev_io_init(&s->io, on_io, info->epoll_fd, EV_READ);
+	s->io.data = s;
+	ev_io_start(loop, &s->io);
+	ev_init(&s->timer, on_timer);
+	s->timer.data = s;
+	arm(s);
+	log_info("status: serving http://%s/metrics and /status", name);
+	return s;
+fail:
+	status_free(s);
+	return NULL;
+}
+
+void status_free(struct status *s)
+{
+	if (s == NULL)
+		return;
+	if (s->mhd != NULL) {
+		ev_io_stop(s->loop, &s->io);
+		ev_timer_stop(s->loop, &s->timer);
+		MHD_stop_daemon(s->mhd);
+	}
+	free(s->start_err);
+	free(s);
+}
+
+/* ------------------------------------------------------------------------
+ * "ocspd status": the client
+ */
+
+static void ask_usage(FILE *out)
+{
+	fprintf(out, "usage: ocspd status [-c FILE] [ADDR:PORT]\n\n"
+	    "Asks a running ocspd (its --status-listen server) where every certificate\n"
+	    "stands; prints a summary line, then one line per certificate, the most\n"
+	    "urgent first: no staple first, then the soonest expiry.\n\n"
+	    "  -c, --config FILE   read status-listen from FILE when ADDR:PORT is not given\n"
+	    "                      (default: ~/.ocspd.conf, then /etc/ocspd/ocspd.conf)\n"
+	    "  -h, --help          this text\n\n"
+	    "A bare PORT means 127.0.0.1:PORT. Exit status (Nagios plugin convention):\n"
+	    "0 every certificate stapled, without OCSP URL or not tried yet; 1 renewal\n"
+	    "failing but a valid staple still served; 2 revoked, or failing without a\n"
+	    "valid staple; 3 the daemon could not be asked.\n");
+}
+
+/*
+ * status-listen from the config file: cfg, or the first of ~/.ocspd.conf and
+ * /etc/ocspd/ocspd.conf (conf_load's default places). Malloc'd, or NULL with
+ * *err.
+ */
+static char *addr_from_conf(const char *cfg, char **err)
+{
+	struct conf c;
+	char homecfg[4096];
+	const char *home = getenv("HOME");
+	char *addr = NULL;
+
+	if (cfg == NULL) {
+		if (home != NULL && snprintf(homecfg, sizeof(homecfg), "%s/.ocspd.conf", home) < (int)sizeof(homecfg) &&
+		    access(homecfg, F_OK) == 0)
+			cfg = homecfg;
+		else if (access("/etc/ocspd/ocspd.conf", F_OK) == 0)
+			cfg = "/etc/ocspd/ocspd.conf";
+	}
+	if (cfg == NULL) {
+		err_set(err, "no ADDR:PORT given and no config file (~/.ocspd.conf, /etc/ocspd/ocspd.conf) to read status-listen from");
+		return NULL;
+	}
+	memset(&c, 0, sizeof(c));
+	if (conf_read_file(&c, cfg, err) == 0) {
+		if (c.status_listen == NULL)
+			err_set(err, "no ADDR:PORT given and %s sets no status-listen", cfg);
+		else if ((addr = strdup(c.status_listen)) == NULL)
+			err_set(err, "out of memory");
+	}
+	conf_free(&c);
+	return addr;
+}
+
+/*
+ * The URL of /status for the daemon listening on addr: a wildcard listen
+ * address is asked on loopback. Malloc'd, or NULL with *err.
+ */
+static char *status_url(const char *addr, char **err)
+{
+	char host[STATUS_HOSTLEN], *url;
+	const char *why;
+	unsigned port;
+	size_t len;
+
+	if (split_addr(addr, host, &port, &why) == -1) {
+		err_set(err, "%s: %s", addr, why);
+		return NULL;
+	}
+	if (strcmp(host, "0.0.0.0") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	else if (strcmp(host, "::") == 0)
+		snprintf(host, sizeof(host), "::1");
+	len = strlen(host) + 32;
+	if ((url = malloc(len)) == NULL) {
+		err_set(err, "out of memory");
+		return NULL;
+	}
+	snprintf(url, len, strchr(host, ':') != NULL ? "http://[%s]:%u/status" : "http://%s:%u/status",
+	    host, port);
+	return url;
+}
+
+/* The body of an answer, as it arrives. */
+struct body {
+	char *p;			/* malloc'd, NUL-terminated */
+	size_t len;			/* bytes in p */
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct body *b = arg;
+	char *np;
+
+	n *= size;
+	if (b->len + n > (size_t)STATUS_ASK_MAX || (np = realloc(b->p, b->len + n + 1)) == NULL)
+		return 0;	/* curl reports a write error */
+	memcpy(np + b->len, data, n);
+	b->len += n;
+	np[b->len] = '\0';
+	b->p = np;
+	return n;
+}
+
+/* GETs url into *b (caller frees b->p). 0, or -1 with *err. */
+static int fetch_status(const char *url, struct body *b, char **err)
+{
+	CURL *e = curl_easy_init();
+	char errbuf[CURL_ERROR_SIZE] = "";
+	long code = 0;
+	CURLcode rc;
+
+	if (e == NULL) {
+		err_set(err, "cannot initialise libcurl");
+		return -1;
+	}
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, b);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, STATUS_ASK_TIMEOUT);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_NOPROXY, "*");	/* the daemon is asked directly, never through http_proxy */
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "ocspd-status/" OCSPD_VERSION);
+	rc = curl_easy_perform(e);
+	if (rc != CURLE_OK)
+		err_set(err, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	else if (curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK || code != 200)
+		err_set(err, "%s: HTTP status %ld", url, code);
+	curl_easy_cleanup(e);
+	return rc == CURLE_OK && code == 200 ? 0 : -1;
+}
+
+/* One certificate of the answer; strings borrowed from the parsed document. */
+struct row {
+	const char *state;		/* renew_state_name() */
+	const char *expires;		/* next_update, NULL = no staple */
+	const char *renewal;		/* next_renewal, NULL = none planned */
+	const char *path;		/* certificate file */
+	const char *last_error;		/* NULL = none */
+	int staple;			/* a valid staple is served */
+	int errors;			/* consecutive failed attempts */
+	int rank;			/* without a staple: most urgent state first */
+};
+
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* Rank of a state among certificates without a staple: the most urgent first. */
+static int state_rank(const char *state)
+{
+	static const char *const order[] = { "revoked", "failing", "pending", "no_ocsp_url" };
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (strcmp(state, order[i]) == 0)
+			return (int)i;
+	return (int)(sizeof(order) / sizeof(order[0]));
+}
+
+/* No staple first (most urgent state first), then the soonest expiry, then the path. */
+static int row_cmp(const void *pa, const void *pb)
+{
+	const struct row *a = pa, *b = pb;
+	int c;
+
+	if (a->staple != b->staple)
+		return a->staple - b->staple;
+	if (!a->staple && a->rank != b->rank)
+		return a->rank - b->rank;
+	/* ISO 8601 UTC strings of one format sort as their times do. */
+	if (a->staple && (c = strcmp(a->expires, b->expires)) != 0)
+		return c;
+	return strcmp(a->path, b->path);
+}
+
+static const char *or_dash(const char *s)
+{
+	return s != NULL ? s : "-";
+}
+
+/* Prints the summary line and the table for the /status document text; the exit status. */
+static int report(const char *url, const char *text)
+{
+	enum json_tokener_error jerr;
+	json_object *root = json_tokener_parse_verbose(text, &jerr), *certs, *v;
+	struct row *rows = NULL;
+	size_t n = 0, i, pathw = 4;
+	int count[RENEW_NSTATES] = { 0 }, rc = ASK_OK;
+	static const char *const level[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
+
+	if (root == NULL || !json_object_object_get_ex(root, "certificates", &certs) ||
+	    !json_object_is_type(certs, json_type_array)) {
+		printf("OCSPD UNKNOWN - %s: not an ocspd status document (%s)\n", url,
+		    root == NULL ? json_tokener_error_desc(jerr) : "no certificates array");
+		rc = ASK_UNKNOWN;
+		goto out;
+	}
+	n = json_object_array_length(certs);
+	if (n > 0 && (rows = calloc(n, sizeof(*rows))) == NULL) {
+		printf("OCSPD UNKNOWN - out of memory\n");
+		rc = ASK_UNKNOWN;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(certs, i);
+		struct row *r = &rows[i];
+
+		r->state = or_dash(jstr(o, "state"));
+		r->path = or_dash(jstr(o, "path"));
+		r->expires = jstr(o, "next_update");
+		r->renewal = jstr(o, "next_renewal");
+		r->last_error = jstr(o, "last_error");
+		/* Parse errors start with the path, already in its own column. */
+		if (r->last_error != NULL && strncmp(r->last_error, r->path, strlen(r->path)) == 0 &&
+		    strncmp(r->last_error + strlen(r->path), ": ", 2) == 0)
+			r->last_error += strlen(r->path) + 2;
+		r->staple = json_object_object_get_ex(o, "staple", &v) && json_object_get_boolean(v) &&
+		    r->expires != NULL;
+		r->errors = json_object_object_get_ex(o, "error_count", &v) ? json_object_get_int(v) : 0;
+		r->rank = state_rank(r->state);
+		for (int st = 0; st < RENEW_NSTATES; st++)
+			if (strcmp(r->state, renew_state_name(st)) == 0)
+				count[st]++;
+		if (strcmp(r->state, "revoked") == 0 || (strcmp(r->state, "failing") == 0 && !r->staple))
+			rc = ASK_CRITICAL;
+		else if (strcmp(r->state, "failing") == 0 && rc < ASK_WARNING)
+			rc = ASK_WARNING;
+		if (strlen(r->path) > pathw)
+			pathw = strlen(r->path);
+	}
+	if (n > 1)
+		qsort(rows, n, sizeof(*rows), row_cmp);
+	printf("OCSPD %s - %zu certificate%s: %d stapled, %d failing, %d revoked, %d no OCSP URL, %d pending\n",
+	    level[rc], n, n == 1 ? "" : "s", count[RENEW_STAPLED], count[RENEW_FAILING],
+	    count[RENEW_REVOKED], count[RENEW_NO_URL], count[RENEW_PENDING]);
+	if (n == 0)
+		goto out;
+	printf("%-11s  %-20s  %-20s  %6s  %-*s  %s\n", "STATE", "EXPIRES", "NEXT RENEWAL", "ERRORS",
+	    (int)pathw, "PATH", "LAST ERROR");
+	for (i = 0; i < n; i++) {
+		const struct row *r = &rows[i];
+
+		printf("%-11s  %-20s  %-20s  %6d  %-*s  %s\n", r->state,
+		    r->staple ? r->expires : "-", or_dash(r->renewal), r->errors,
+		    (int)pathw, r->path, or_dash(r->last_error));
+	}
+out:
+	free(rows);
+	json_object_put(root);
+	return rc;
+}
+
+int status_command(int argc, char **argv)
+{
+	const char *cfg = NULL, *addr = NULL;
+	char *conf_addr = NULL, *url = NULL, *err = NULL;
+	struct body b = { NULL, 0 };
+	int rc = ASK_UNKNOWN;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			ask_usage(stdout);
+			return ASK_OK;
+		} else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+			if (++i == argc) {
+				fprintf(stderr, "ocspd status: %s needs a FILE\n", a);
+				return ASK_UNKNOWN;
+			}
+			cfg = argv[i];
+		} else if (strncmp(a, "--config=", 9) == 0) {
+			cfg = a + 9;
+		} else if (strncmp(a, "-c", 2) == 0) {
+			cfg = a + 2;
+		} else if (a[0] == '-' || addr != NULL) {
+			fprintf(stderr, "ocspd status: unexpected argument \"%s\" (see ocspd status --help)\n", a);
+			return ASK_UNKNOWN;
+		} else {
+			addr = a;
+		}
+	}
+	if (addr == NULL && (addr = conf_addr = addr_from_conf(cfg, &err)) == NULL)
+		goto out;
+	if ((url = status_url(addr, &err)) == NULL)
+		goto out;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		err_set(&err, "cannot initialise libcurl");
+		goto out;
+	}
+	if (fetch_status(url, &b, &err) == 0)
+		rc = report(url, b.p != NULL ? b.p : "");
+	curl_global_cleanup();
+out:
+	if (err != NULL)
+		printf("OCSPD UNKNOWN - %s\n", err);
+	free(err);
+	free(b.p);
+	free(url);
+	free(conf_addr);
+	return rc;
+}
