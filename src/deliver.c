@@ -35,6 +35,18 @@ fail:
 	return NULL;
 }
 
+int deliver_reconfigure(struct deliver *d, const struct conf *c, char **err)
+{
+	/* HAProxy first: its maps are the part a config can get wrong, and it checks before it changes. */
+	if (haproxy_reconfigure(d->haproxy, c, err) == -1)
+		return -1;
+	if (hook_reconfigure(d->hook, c->hook, c->alert_hook) == -1) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 void deliver_free(struct deliver *d)
 {
 	if (d == NULL)

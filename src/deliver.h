@@ -22,12 +22,23 @@ typedef void deliver_foreach_fn(void *ctx, deliver_each_fn *fn, void *fnarg);
 
 /*
  * Builds the delivery targets from c (haproxy-sockets, haproxy-config, hook,
- * alert-hook); c is read during the call only (copy what you keep). foreach/ctx let deliver push every staple again after a lost
- * HAProxy socket comes back. Returns NULL with *err on bad configuration.
+ * alert-hook); c is read during the call only (copy what you keep).
+ * foreach/ctx let deliver push every staple again after a lost HAProxy
+ * socket comes back. Returns NULL with *err on bad configuration.
  */
 struct deliver *deliver_new(struct ev_loop *loop, const struct conf *c,
     deliver_foreach_fn *foreach, void *ctx, char **err);
 void deliver_free(struct deliver *d);
+
+/*
+ * SIGHUP: applies c (read during the call only) without starting over:
+ * HAProxy connections whose socket stays mapped are kept (see
+ * haproxy_reconfigure), a hook run under way finishes and pending changes
+ * still run (with the new command). On a configuration error returns -1
+ * with *err and nothing has changed (out of memory may leave the HAProxy
+ * part applied and the hooks not).
+ */
+int deliver_reconfigure(struct deliver *d, const struct conf *c, char **err);
 
 /* A new staple for certpath is on disk; push it everywhere it belongs. */
 void deliver_staple(struct deliver *d, const char *certpath,

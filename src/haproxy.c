@@ -1,6 +1,7 @@
 /* haproxy — see haproxy.h. */
 #include "haproxy.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -91,6 +92,7 @@ struct haproxy {
 	unsigned long gen;		/* push generation counter */
 	ev_timer start;			/* first connect, outside deliver_new */
 	double probe_every;		/* seconds between "show info" on an idle connection */
+	struct haproxy_map *before;	/* during a reload only: the maps being replaced */
 };
 
 /* ================================================================ pure helpers */
@@ -493,6 +495,16 @@ static void sock_lost_as(struct haproxy_sock *s, const char *why, double delay, 
 	int unanswered = s->pending;
 	int was_up = s->state == SOCK_UP;
 
+	/*
+	 * Unanswered pushes are normally pushed again after the reconnect; only
+	 * --one-off gives them up. One per staple: a direct push, or the commit
+	 * that ends a "set ssl cert" (always queued behind its set).
+	 */
+	if (h->one_off)
+		for (struct haproxy_cmd *c = s->head; c != NULL; c = c->next)
+			if (c->kind == CMD_OCSP || c->kind == CMD_COMMIT)
+				metrics_push(METRICS_PUSH_FAILED);
+
 	ev_io_stop(h->loop, &s->rio);
 	ev_io_stop(h->loop, &s->wio);
 	ev_timer_stop(h->loop, &s->timer);
@@ -539,16 +551,30 @@ static void sock_lost(struct haproxy_sock *s, const char *why, double delay)
 	sock_lost_as(s, why, delay, 0);
 }
 
-/* Pushes one staple to s only (foreach callback after a reconnect). */
-static void push_to(struct haproxy *h, struct haproxy_sock *only,
+/*
+ * Pushes one staple to only (NULL: every socket), through every map that
+ * holds it; fresh: not if only already served it before the reload
+ * (h->before holds it for only).
+ */
+static void push_to(struct haproxy *h, struct haproxy_sock *only, int fresh,
     const char *certpath, const unsigned char *der, size_t len);
 
+/* foreach callback after a (re)connect: every staple of s's certificates. */
 static void repush_one(void *arg, const char *certpath,
     const unsigned char *der, size_t len)
 {
 	struct haproxy_sock *s = arg;
 
-	push_to(s->h, s, certpath, der, len);
+	push_to(s->h, s, 0, certpath, der, len);
+}
+
+/* foreach callback after a reload: the staples s did not serve before it. */
+static void repush_fresh(void *arg, const char *certpath,
+    const unsigned char *der, size_t len)
+{
+	struct haproxy_sock *s = arg;
+
+	push_to(s->h, s, 1, certpath, der, len);
 }
 
 static void sock_up(struct haproxy_sock *s)
@@ -697,12 +723,14 @@ static void push_fallback(struct haproxy_sock *s, struct haproxy_cmd *c)
 	cl = snprintf(commit, sizeof(commit), "commit ssl cert %s\n", c->name);
 	if (hl >= (int)sizeof(head) || cl >= (int)sizeof(commit) || nlen == 0) {
 		log_err("%s: certificate path too long for the HAProxy CLI", c->cert);
+		metrics_push(METRICS_PUSH_FAILED);
 		return;
 	}
 	log_debug("%s: HAProxy %s loaded it without .ocsp; attaching the staple", c->cert, s->path);
 	/* Both written back to back: no other transaction can slip in between. */
-	cmd_queue(s, CMD_SET, c->cert, c->name, head, (size_t)hl, b64, blen, "\n\n", 2);
-	cmd_queue(s, CMD_COMMIT, c->cert, c->name, commit, (size_t)cl, NULL, 0, NULL, 0);
+	if (cmd_queue(s, CMD_SET, c->cert, c->name, head, (size_t)hl, b64, blen, "\n\n", 2) == -1 ||
+	    cmd_queue(s, CMD_COMMIT, c->cert, c->name, commit, (size_t)cl, NULL, 0, NULL, 0) == -1)
+		metrics_push(METRICS_PUSH_FAILED);	/* the commit counts the outcome otherwise */
 }
 
 /* One complete answer a/len for the command at the head of the FIFO. */
@@ -735,12 +763,15 @@ static void on_answer(struct haproxy_sock *s, const char *a, size_t len)
 		on_probe(s, a, len);
 		break;
 	case CMD_OCSP:
-		if (ans == HAPROXY_ANS_UPDATED)
+		if (ans == HAPROXY_ANS_UPDATED) {
 			log_debug("%s: staple pushed to HAProxy %s", c->cert, s->path);
-		else if (ans == HAPROXY_ANS_NOT_LOADED && c->name != NULL)
+			metrics_push(METRICS_PUSH_UPDATED);
+		} else if (ans == HAPROXY_ANS_NOT_LOADED && c->name != NULL) {
 			push_fallback(s, c);
-		else
+		} else {
 			log_err("%s: HAProxy %s refused the staple (%s)", c->cert, s->path, line);
+			metrics_push(METRICS_PUSH_FAILED);
+		}
 		break;
 	case CMD_SET:
 		if (ans != HAPROXY_ANS_TRANSACTION) {
@@ -751,10 +782,13 @@ static void on_answer(struct haproxy_sock *s, const char *a, size_t len)
 		}
 		break;
 	case CMD_COMMIT:
+		/* The fallback's outcome, counted once here (a failed set makes the commit fail). */
 		if (ans == HAPROXY_ANS_COMMITTED) {
 			log_info("%s: staple attached in HAProxy %s (loaded without .ocsp)",
 			    c->cert, s->path);
+			metrics_push(METRICS_PUSH_COMMITTED);
 		} else {
+			metrics_push(METRICS_PUSH_FAILED);
 			if (!c->quiet)
 				log_err("%s: HAProxy %s could not commit %s (%s)",
 				    c->cert, s->path, c->name, line);
@@ -870,6 +904,8 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ================================================================ public */
 
+static void on_start(struct ev_loop *loop, ev_timer *w, int revents);
+
 struct haproxy *haproxy_new(struct ev_loop *loop, int one_off,
     deliver_foreach_fn *foreach, void *ctx)
 {
@@ -884,35 +920,51 @@ struct haproxy *haproxy_new(struct ev_loop *loop, int one_off,
 	h->foreach = foreach;
 	h->ctx = ctx;
 	h->serial = e != NULL && strcmp(e, "1") == 0;
+	ev_timer_init(&h->start, on_start, 0., 0.);
+	h->start.data = h;
 	return h;
+}
+
+/* Closes the connection (unanswered commands dropped) and frees s. */
+static void sock_free(struct haproxy_sock *s)
+{
+	struct haproxy *h = s->h;
+
+	ev_io_stop(h->loop, &s->rio);
+	ev_io_stop(h->loop, &s->wio);
+	ev_timer_stop(h->loop, &s->timer);
+	if (s->fd != -1)
+		close(s->fd);
+	cmd_free_all(s);
+	free(s->in);
+	free(s->path);
+	free(s);
+}
+
+static void maps_free(struct haproxy_map *m)
+{
+	struct haproxy_map *mn;
+
+	for (; m != NULL; m = mn) {
+		mn = m->next;
+		free(m->dir);
+		free(m->rdir);
+		free(m);
+	}
 }
 
 void haproxy_free(struct haproxy *h)
 {
 	struct haproxy_sock *s, *sn;
-	struct haproxy_map *m, *mn;
 
 	if (h == NULL)
 		return;
 	ev_timer_stop(h->loop, &h->start);
 	for (s = h->socks; s != NULL; s = sn) {
 		sn = s->next;
-		ev_io_stop(h->loop, &s->rio);
-		ev_io_stop(h->loop, &s->wio);
-		ev_timer_stop(h->loop, &s->timer);
-		if (s->fd != -1)
-			close(s->fd);
-		cmd_free_all(s);
-		free(s->in);
-		free(s->path);
-		free(s);
+		sock_free(s);
 	}
-	for (m = h->maps; m != NULL; m = mn) {
-		mn = m->next;
-		free(m->dir);
-		free(m->rdir);
-		free(m);
-	}
+	maps_free(h->maps);
 	free(h);
 }
 
@@ -1050,17 +1102,39 @@ static void on_start(struct ev_loop *loop, ev_timer *w, int revents)
 
 void haproxy_start(struct haproxy *h)
 {
+	int n = 0;
+
 	/* Connect from the loop: sock_up() calls foreach, which needs a finished deliver_new(). */
-	for (struct haproxy_sock *s = h->socks; s != NULL; s = s->next)
-		s->state = SOCK_CONNECTING;
-	if (h->socks == NULL)
-		return;
-	ev_timer_init(&h->start, on_start, 0., 0.);
-	h->start.data = h;
-	ev_timer_start(h->loop, &h->start);
+	for (struct haproxy_sock *s = h->socks; s != NULL; s = s->next) {
+		if (s->state == SOCK_IDLE) {
+			s->state = SOCK_CONNECTING;
+			n++;
+		}
+	}
+	if (n > 0)
+		ev_timer_start(h->loop, &h->start);
 }
 
-static void push_to(struct haproxy *h, struct haproxy_sock *only,
+/*
+ * What follows m->dir in certpath ("" or "/sub/file"), or NULL when m does
+ * not hold it. rp/have_rp cache certpath's real path (have_rp -1: not tried).
+ */
+static const char *map_rest(const struct haproxy_map *m, const char *certpath,
+    char *rp, int *have_rp)
+{
+	const char *rest = haproxy_path_under(m->dir, certpath);
+
+	if (rest == NULL) {
+		/* Spelled differently (relative, symlinks): compare real paths. */
+		if (*have_rp == -1)
+			*have_rp = realpath(certpath, rp) != NULL;
+		if (*have_rp)
+			rest = haproxy_path_under(m->rdir != NULL ? m->rdir : m->dir, rp);
+	}
+	return rest;
+}
+
+static void push_to(struct haproxy *h, struct haproxy_sock *only, int fresh,
     const char *certpath, const unsigned char *der, size_t len)
 {
 	char *b64 = NULL;
@@ -1070,6 +1144,10 @@ static void push_to(struct haproxy *h, struct haproxy_sock *only,
 
 	if (len == 0 || len > INT_MAX / 2)
 		return;
+	/* only's connection already had it through a map from before the reload. */
+	for (struct haproxy_map *m = h->before; fresh && m != NULL; m = m->next)
+		if (m->sock == only && map_rest(m, certpath, rp, &have_rp) != NULL)
+			return;
 	for (struct haproxy_map *m = h->maps; m != NULL; m = m->next) {
 		const char *rest = NULL;
 
@@ -1077,29 +1155,23 @@ static void push_to(struct haproxy *h, struct haproxy_sock *only,
 			continue;
 		if (m->sock->state != SOCK_UP)
 			continue;	/* pushed again once it is up */
-		rest = haproxy_path_under(m->dir, certpath);
-		if (rest == NULL) {
-			/* Spelled differently (relative, symlinks): compare real paths. */
-			if (have_rp == -1)
-				have_rp = realpath(certpath, rp) != NULL;
-			if (have_rp)
-				rest = haproxy_path_under(m->rdir != NULL ? m->rdir : m->dir, rp);
-		}
-		if (rest == NULL)
+		if ((rest = map_rest(m, certpath, rp, &have_rp)) == NULL)
 			continue;
 		if (snprintf(name, sizeof(name), "%s%s", m->dir, rest) >= (int)sizeof(name))
 			continue;
 		if (b64 == NULL) {
 			if ((b64 = malloc(4 * ((len + 2) / 3) + 2)) == NULL) {
 				log_err("%s: out of memory pushing the staple", certpath);
+				metrics_push(METRICS_PUSH_FAILED);
 				return;
 			}
 			b64len = EVP_EncodeBlock((unsigned char *)b64, der, (int)len);
 			b64[b64len++] = '\n';
 		}
 		m->sock->mark = gen;
-		cmd_queue(m->sock, CMD_OCSP, certpath, name, OCSP_PREFIX, strlen(OCSP_PREFIX),
-		    b64, (size_t)b64len, NULL, 0);
+		if (cmd_queue(m->sock, CMD_OCSP, certpath, name, OCSP_PREFIX, strlen(OCSP_PREFIX),
+		    b64, (size_t)b64len, NULL, 0) == -1)
+			metrics_push(METRICS_PUSH_FAILED);
 	}
 	free(b64);
 }
@@ -1108,7 +1180,95 @@ void haproxy_push(struct haproxy *h, const char *certpath,
     const unsigned char *der, size_t len)
 {
 	if (h != NULL)
-		push_to(h, NULL, certpath, der, len);
+		push_to(h, NULL, 0, certpath, der, len);
+}
+
+static struct haproxy_sock *sock_find(struct haproxy *h, const char *path)
+{
+	for (struct haproxy_sock *s = h->socks; s != NULL; s = s->next)
+		if (strcmp(s->path, path) == 0)
+			return s;
+	return NULL;
+}
+
+/* 1 if maps holds exactly the pair dir -> sock. */
+static int map_had(const struct haproxy_map *maps, const char *dir,
+    const struct haproxy_sock *sock)
+{
+	for (const struct haproxy_map *m = maps; m != NULL; m = m->next)
+		if (m->sock == sock && strcmp(m->dir, dir) == 0)
+			return 1;
+	return 0;
+}
+
+int haproxy_reconfigure(struct haproxy *h, const struct conf *c, char **err)
+{
+	struct haproxy *next = NULL;
+	struct haproxy_sock *s, **tail;
+	struct haproxy_map *m;
+	int n;
+
+	/* Everything that can fail first, into a set of its own: on error h is untouched. */
+	if ((next = haproxy_new(h->loop, h->one_off, NULL, NULL)) == NULL) {
+		err_set(err, "out of memory");
+		return -1;
+	}
+	if (haproxy_map_conf(next, c, err) == -1) {
+		haproxy_free(next);
+		return -1;
+	}
+
+	/* A socket in both keeps its connection: next's maps are moved onto it. */
+	for (tail = &next->socks; (s = *tail) != NULL;) {
+		struct haproxy_sock *kept = sock_find(h, s->path);
+
+		if (kept == NULL) {
+			s->h = h;	/* new: joins h below */
+			tail = &s->next;
+			continue;
+		}
+		for (m = next->maps; m != NULL; m = m->next)
+			if (m->sock == s)
+				m->sock = kept;
+		*tail = s->next;
+		sock_free(s);
+	}
+	h->before = h->maps;
+	h->maps = next->maps;
+	next->maps = NULL;
+
+	/* A kept connection gets the staples of the certificates newly mapped to it. */
+	for (s = h->socks; s != NULL; s = s->next) {
+		for (n = 0, m = h->maps; m != NULL; m = m->next)
+			n += m->sock == s && !map_had(h->before, m->dir, s);
+		if (n == 0 || s->state != SOCK_UP || h->foreach == NULL)
+			continue;
+		log_debug("%s: %d path%s newly mapped; pushing their staples", s->path, n,
+		    n == 1 ? "" : "s");
+		h->foreach(h->ctx, repush_fresh, s);
+	}
+	maps_free(h->before);
+	h->before = NULL;
+
+	/* Sockets no map names any more are closed; what they had queued is dropped. */
+	for (tail = &h->socks; (s = *tail) != NULL;) {
+		for (m = h->maps; m != NULL && m->sock != s; m = m->next)
+			;
+		if (m != NULL) {
+			tail = &s->next;
+			continue;
+		}
+		log_info("%s: HAProxy admin socket no longer configured; connection closed", s->path);
+		*tail = s->next;
+		sock_free(s);
+	}
+	*tail = next->socks;		/* the new ones, still idle */
+	next->socks = NULL;
+	haproxy_free(next);
+
+	haproxy_set_probe(h, c->refresh_interval);
+	haproxy_start(h);
+	return 0;
 }
 
 int haproxy_busy(const struct haproxy *h)
@@ -1137,5 +1297,14 @@ int haproxy_count(const struct haproxy *h)
 
 void haproxy_set_probe(struct haproxy *h, double every)
 {
+	if (every == h->probe_every)
+		return;
 	h->probe_every = every;
+	/* Connections already up switch to the new period from now. */
+	for (struct haproxy_sock *s = h->socks; s != NULL; s = s->next) {
+		if (s->state == SOCK_UP && !h->one_off) {
+			s->timer.repeat = every;
+			ev_timer_again(h->loop, &s->timer);
+		}
+	}
 }

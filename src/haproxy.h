@@ -12,6 +12,7 @@
  * .ocsp file gets its staple through "set ssl cert <crt>.ocsp" + "commit".
  * A lost connection (or a HAProxy process that reports it is stopping) is
  * reconnected with backoff and every staple of its certificates pushed again.
+ * Each push's outcome is counted once in metrics (updated, committed, failed).
  * A socket that does not exist yet is not an error: HAProxy may start later.
  */
 #ifndef OCSPD_HAPROXY_H
@@ -101,6 +102,18 @@ int haproxy_map_conf(struct haproxy *h, const struct conf *c, char **err);
 
 /* Connects every mapped socket (call once the maps are in place). */
 void haproxy_start(struct haproxy *h);
+
+/*
+ * SIGHUP: replaces the maps with those of c (read during the call only).
+ * Checked first: on error returns -1 with *err and h is as it was. A socket
+ * mapped before and after keeps its connection and what is queued on it,
+ * and gets only the staples of certificates newly mapped to it; a socket no
+ * longer mapped is closed (its queued pushes dropped); a new one is
+ * connected and gets every staple. Also applies c->refresh_interval (probe
+ * period); --one-off is the process's mode and stays as it started (main
+ * keeps it across reloads too). 0 on success.
+ */
+int haproxy_reconfigure(struct haproxy *h, const struct conf *c, char **err);
 
 /* Pushes one staple to every socket whose map holds certpath (der copied). */
 void haproxy_push(struct haproxy *h, const char *certpath,

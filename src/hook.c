@@ -417,25 +417,23 @@ fail:
 	return NULL;
 }
 
-void hook_free(struct hook *k)
+static void drop_changed(struct hook *k)
 {
 	struct hook_path *p, *tmp;
-	struct hook_alert *a, *an;
 
-	if (k == NULL)
-		return;
-	if (k->pid != 0)
-		log_warn("%s: leaving pid %ld to finish on its own", k->label, (long)k->pid);
 	ev_timer_stop(k->loop, &k->debounce);
-	ev_timer_stop(k->loop, &k->limit);
-	ev_child_stop(k->loop, &k->child);
-	close_out(k);
-	close_in(k);
+	k->due = 0;
 	HASH_ITER(hh, k->changed, p, tmp) {
 		HASH_DEL(k->changed, p);
 		free(p->path);
 		free(p);
 	}
+}
+
+static void drop_alerts(struct hook *k)
+{
+	struct hook_alert *a, *an;
+
 	for (a = k->alerts; a != NULL; a = an) {
 		an = a->next;
 		free(a->event);
@@ -443,6 +441,47 @@ void hook_free(struct hook *k)
 		free(a->detail);
 		free(a);
 	}
+	k->alerts = NULL;
+	k->alerts_tail = &k->alerts;
+}
+
+int hook_reconfigure(struct hook *k, const char *cmd, const char *alert_cmd)
+{
+	char *c = NULL, *ac = NULL;
+
+	if ((cmd != NULL && *cmd != '\0' && (c = strdup(cmd)) == NULL) ||
+	    (alert_cmd != NULL && *alert_cmd != '\0' && (ac = strdup(alert_cmd)) == NULL)) {
+		free(c);
+		return -1;
+	}
+	/* The child under way ran the old command; only the next runs change. */
+	free(k->cmd);
+	free(k->alert_cmd);
+	k->cmd = c;
+	k->alert_cmd = ac;
+	if (k->cmd == NULL && k->changed != NULL) {
+		log_info("hook: turned off; pending changes dropped");
+		drop_changed(k);
+	}
+	if (k->alert_cmd == NULL && k->alerts != NULL) {
+		log_info("alert-hook: turned off; queued alerts dropped");
+		drop_alerts(k);
+	}
+	return 0;
+}
+
+void hook_free(struct hook *k)
+{
+	if (k == NULL)
+		return;
+	if (k->pid != 0)
+		log_warn("%s: leaving pid %ld to finish on its own", k->label, (long)k->pid);
+	ev_timer_stop(k->loop, &k->limit);
+	ev_child_stop(k->loop, &k->child);
+	close_out(k);
+	close_in(k);
+	drop_changed(k);
+	drop_alerts(k);
 	free(k->cmd);
 	free(k->alert_cmd);
 	free(k);

@@ -26,6 +26,14 @@ struct hook;
 /* cmd and alert_cmd may be NULL (that hook is off). NULL on ENOMEM. */
 struct hook *hook_new(struct ev_loop *loop, const char *cmd, const char *alert_cmd);
 
+/*
+ * SIGHUP: cmd and alert_cmd (copied; NULL or "" turns that hook off) are
+ * used from the next run on. A run under way continues and is still waited
+ * for; changes and alerts waiting for a run are kept, except those of a
+ * hook turned off. 0, or -1 on ENOMEM with nothing changed.
+ */
+int hook_reconfigure(struct hook *k, const char *cmd, const char *alert_cmd);
+
 /* Stops watching a running child (it is left to finish) and frees everything. */
 void hook_free(struct hook *k);
 

@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "priv.h"
 #include "renew.h"
+#include "status.h"
 #include "store.h"
 #include "watch.h"
 #include "work.h"
@@ -40,6 +41,7 @@ struct daemon {
 	struct renew *renew;		/* the certificates */
 	struct deliver *deliver;	/* HAProxy and hooks */
 	struct watch *watch;		/* inotify and rescans */
+	struct status *status;		/* --status-listen server, or NULL */
 	ev_signal sigterm, sigint, sighup, sigusr1; /* stop, stop, reload, status */
 	ev_prepare oneoff;		/* --one-off: checks for the end of the pass */
 	ev_timer watchdog;		/* systemd watchdog keep-alive */
@@ -280,6 +282,7 @@ static void daemon_free(struct daemon *d)
 	fetch_free(d->fetch);
 	deliver_free(d->deliver);
 	store_free(d->store);
+	status_free(d->status);		/* before renew: it reads the certificates */
 	renew_free(d->renew);
 	X509_STORE_free(d->trust);
 	certcache_free();
@@ -296,6 +299,8 @@ int main(int argc, char **argv)
 	gid_t gid = 0;
 	int known, stapled, rc = 2;
 
+	if (argc > 1 && strcmp(argv[1], "status") == 0)
+		return status_command(argc - 1, argv + 1);
 	memset(&d, 0, sizeof(d));
 	d.argc = argc;
 	d.argv = argv;
@@ -342,6 +347,12 @@ int main(int argc, char **argv)
 	if (d.fetch == NULL || d.store == NULL || d.work == NULL ||
 	    (d.renew = renew_new(d.loop, &d.conf, d.trust, d.fetch, d.store, d.work)) == NULL) {
 		fprintf(stderr, "ocspd: out of memory\n");
+		goto out;
+	}
+	/* Bound before privileges are dropped: a port below 1024 works. */
+	if (d.conf.status_listen != NULL &&
+	    (d.status = status_new(d.loop, d.conf.status_listen, d.renew, &err)) == NULL) {
+		fprintf(stderr, "ocspd: %s\n", err);
 		goto out;
 	}
 	if (d.conf.user != NULL && become_user(&d.conf, uid, gid, &err) == -1) {
