@@ -149,6 +149,12 @@ static int become_user(const struct conf *c, uid_t uid, gid_t gid, char **err)
 	return 0;
 }
 
+/* Two optional strings (NULL = unset) say the same. */
+static int same_str(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
+}
+
 /*
  * SIGHUP: once root is given up there is no becoming another user, so a new
  * user or group waits for a restart and the running ones stay in the
@@ -158,8 +164,7 @@ static void keep_identity(struct conf *nc, struct conf *old)
 {
 	char *t;
 
-	if (strcmp(nc->user ? nc->user : "", old->user ? old->user : "") == 0 &&
-	    strcmp(nc->group ? nc->group : "", old->group ? old->group : "") == 0)
+	if (same_str(nc->user, old->user) && same_str(nc->group, old->group))
 		return;
 	log_warn("SIGHUP: user and group take effect at the next restart; still running as user %s, group %s",
 	    old->user ? old->user : "(unchanged)", old->group ? old->group : "(the user's)");
@@ -176,21 +181,34 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	struct daemon *d = w->data;
 	struct conf nc;
 	X509_STORE *nt = NULL;
+	struct status *ns = NULL;
+	int new_status;
 	char *err = NULL;
 
 	(void)loop;
 	(void)revents;
 	sd_notify(0, "RELOADING=1\nSTATUS=reloading the configuration");
+	/* Everything that can fail comes before deliver_reconfigure, which applies. */
 	if (load_conf(&nc, d->argc, d->argv, &err) != CONF_OK ||
-	    log_setup(log_level_of(&nc), nc.syslog, nc.syslog_facility, nc.logdir, &err) == -1 ||
 	    (nt = trust_load(&nc, &err)) == NULL ||
+	    ((new_status = !same_str(nc.status_listen, d->conf.status_listen)) && nc.status_listen != NULL &&
+	    (ns = status_new(d->loop, nc.status_listen, d->renew, &err)) == NULL) ||
 	    deliver_reconfigure(d->deliver, &nc, &err) == -1) {
 		log_err("SIGHUP: configuration not reloaded (%s)", err ? err : "unknown error");
 		free(err);
 		X509_STORE_free(nt);
+		status_free(ns);
 		conf_free(&nc);
 		sd_notify(0, "READY=1\nSTATUS=configuration not reloaded; the old one stays in force");
 		return;
+	}
+	if (log_setup(log_level_of(&nc), nc.syslog, nc.syslog_facility, nc.logdir, &err) == -1) {
+		log_err("SIGHUP: %s; logging stays where it was", err);
+		free(err);
+	}
+	if (new_status) {
+		status_free(d->status);
+		d->status = ns;
 	}
 	nc.one_off = d->conf.one_off;
 	keep_identity(&nc, &d->conf);

@@ -21,9 +21,11 @@ wait_for test -S "$T/notify.sock" || fail "the notify reader did not start"
 
 make_pki
 start_responder "$PKI" "$RESP_PORT"
+P1=$(free_port)
 cat >"$T/ocspd.conf" <<EOF
 cert-paths = $CERTS
 ca-file = $CA/root.pem
+status-listen = 127.0.0.1:$P1
 EOF
 NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=1000000 start_ocspd "$T/d.log" -c "$T/ocspd.conf"
 
@@ -52,11 +54,19 @@ cp "$CERTS/good1.pem" "$CERTS/good1copy.pem"
 wait_for grep -q "^STATUS=6 stapled, 3 failing" "$T/notify.txt" || fail "STATUS= not updated for a new certificate"
 ok "STATUS= follows a new certificate"
 
+curl -sf "http://127.0.0.1:$P1/metrics" | grep -q '^ocspd_certificates{state="stapled"} 6$' ||
+	fail "status-listen: no metrics on port $P1"
 : >"$T/notify.txt"
+P2=$(free_port)
+sed -i "s/^status-listen = .*/status-listen = 127.0.0.1:$P2/" "$T/ocspd.conf"
 kill -HUP "$OCSPD_PID"
 wait_for grep -q "^READY=1" "$T/notify.txt" || fail "no READY=1 after SIGHUP"
 head -1 "$T/notify.txt" | grep -q "^RELOADING=1" || fail "SIGHUP: RELOADING=1 was not first"
 ok "SIGHUP: RELOADING=1, then READY=1"
+curl -sf "http://127.0.0.1:$P2/metrics" | grep -q '^ocspd_certificates{state="stapled"} 6$' ||
+	fail "SIGHUP: status-listen not moved to port $P2"
+curl -s "http://127.0.0.1:$P1/metrics" >/dev/null && fail "SIGHUP: the old status port $P1 still answers"
+ok "SIGHUP: status-listen moved from port $P1 to $P2"
 
 : >"$T/notify.txt"
 echo "no-such-key = 1" >>"$T/ocspd.conf"
@@ -64,7 +74,7 @@ kill -HUP "$OCSPD_PID"
 wait_for grep -q "^READY=1|STATUS=configuration not reloaded" "$T/notify.txt" ||
 	fail "bad config: no READY=1 with a STATUS saying it was not reloaded"
 head -1 "$T/notify.txt" | grep -q "^RELOADING=1" || fail "bad config: RELOADING=1 was not first"
-wait_log "$T/d.log" "configuration not reloaded .*ocspd.conf:3: unknown key" || fail "bad config: no error naming it"
+wait_log "$T/d.log" "configuration not reloaded .*ocspd.conf:4: unknown key .no-such-key." || fail "bad config: no error naming it"
 kill -0 "$OCSPD_PID" || fail "the daemon died on a bad config"
 ok "bad config on SIGHUP: RELOADING=1, READY=1, old config kept"
 
