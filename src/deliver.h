@@ -51,7 +51,7 @@ void deliver_staple(struct deliver *d, const char *certpath,
 void deliver_recycled(struct deliver *d, const char *certpath,
     const unsigned char *der, size_t len);
 
-/* Something the operator must act on: event is "revoked" or "expired". */
+/* Something the operator must act on: event is "revoked", "expiring" or "expired". */
 void deliver_alert(struct deliver *d, const char *event, const char *certpath,
     const char *detail);
 

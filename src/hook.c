@@ -25,7 +25,7 @@ struct hook_path {
 
 struct hook_alert {
 	struct hook_alert *next;	/* FIFO */
-	char *event;			/* "revoked" or "expired" */
+	char *event;			/* "revoked", "expiring" or "expired" */
 	char *cert;			/* certificate path */
 	char *detail;			/* free text, may be "" */
 };
