@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: haproxy-push DIR SOCKET\n");
 		return 2;
 	}
-	if (log_setup(LOG_LVL_WARN, 0, NULL, &err) == -1)
+	if (log_setup(LOG_LVL_WARN, 0, NULL, NULL, &err) == -1)
 		goto out;
 	if ((d = opendir(argv[1])) == NULL) {
 		perror(argv[1]);

@@ -39,7 +39,7 @@ trap 'exit 130' INT TERM
 make -s -C "$ROOT" ocspd >&2 || die "cannot build ocspd"
 make -s -C "$BENCH" build/genpki build/responder >&2 || die "cannot build genpki/responder"
 cc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -iquote "$ROOT/src" \
-	-o "$B/haproxy-push-client" haproxy-push.c "$ROOT/build/haproxy.o" "$ROOT/build/log.o" \
+	-o "$B/haproxy-push-client" haproxy-push.c "$ROOT/build/haproxy.o" "$ROOT/build/log.o" "$ROOT/build/metrics.o" \
 	-lev -lssl -lcrypto || die "cannot build haproxy-push"
 
 rm -rf "$WORK"

@@ -159,6 +159,19 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	pthread_mutex_unlock(&log_lock);
 }
 
+void log_fatal(const char *fmt, ...)
+{
+	va_list ap;
+	char line[2048];
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%socspd: %s\n", stderr_is_journal() ? SD_ERR : "", line);
+	if (log_file != NULL || log_syslog)
+		log_msg(LOG_LVL_ERR, "%s", line);
+}
+
 static void err_vset(char **err, int ssl, const char *fmt, va_list ap)
 {
 	char buf[1024], sslbuf[256];

@@ -41,6 +41,13 @@ int log_enabled(enum log_level lvl);
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * Why the daemon cannot start (main exits next): "ocspd: ..." on stderr,
+ * where the operator who started it looks, with journald's error priority
+ * when stderr is the journal; also to the log file or syslog once set up.
+ */
+void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define log_err(...)	log_msg(LOG_LVL_ERR, __VA_ARGS__)
 #define log_warn(...)	log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...)	log_msg(LOG_LVL_INFO, __VA_ARGS__)

@@ -329,7 +329,7 @@ int main(int argc, char **argv)
 		conf_free(&d.conf);
 		return 0;
 	case CONF_ERROR:
-		fprintf(stderr, "ocspd: %s\n", err);
+		log_fatal("%s", err);
 		free(err);
 		conf_free(&d.conf);
 		return 2;
@@ -339,23 +339,23 @@ int main(int argc, char **argv)
 		err_set(&err, "group %s: --group needs --user", d.conf.group);
 	if (err != NULL || (d.conf.user != NULL &&
 	    priv_lookup(d.conf.user, d.conf.group, &uid, &gid, &err) == -1)) {
-		fprintf(stderr, "ocspd: %s\n", err);
+		log_fatal("%s", err);
 		goto out;
 	}
 	/* Writes to a hook that stopped reading or a HAProxy that went away fail with EPIPE. */
 	signal(SIGPIPE, SIG_IGN);
 	if (log_setup(log_level_of(&d.conf), d.conf.syslog, d.conf.syslog_facility, d.conf.logdir, &err) == -1 ||
 	    (d.trust = trust_load(&d.conf, &err)) == NULL) {
-		fprintf(stderr, "ocspd: %s\n", err);
+		log_fatal("%s", err);
 		goto out;
 	}
 	/* Root opened the log file; the user must be able to write and reopen it. */
 	if (d.conf.user != NULL && geteuid() == 0 && log_chown(uid, gid, &err) == -1) {
-		fprintf(stderr, "ocspd: %s\n", err);
+		log_fatal("%s", err);
 		goto out;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-		fprintf(stderr, "ocspd: cannot initialise libcurl\n");
+		log_fatal("cannot initialise libcurl");
 		goto out;
 	}
 	d.loop = EV_DEFAULT;
@@ -364,21 +364,21 @@ int main(int argc, char **argv)
 	d.work = work_new(d.loop, d.conf.threads);
 	if (d.fetch == NULL || d.store == NULL || d.work == NULL ||
 	    (d.renew = renew_new(d.loop, &d.conf, d.trust, d.fetch, d.store, d.work)) == NULL) {
-		fprintf(stderr, "ocspd: out of memory\n");
+		log_fatal("out of memory");
 		goto out;
 	}
 	/* Bound before privileges are dropped: a port below 1024 works. */
 	if (d.conf.status_listen != NULL &&
 	    (d.status = status_new(d.loop, d.conf.status_listen, d.renew, &err)) == NULL) {
-		fprintf(stderr, "ocspd: %s\n", err);
+		log_fatal("%s", err);
 		goto out;
 	}
 	if (d.conf.user != NULL && become_user(&d.conf, uid, gid, &err) == -1) {
-		fprintf(stderr, "ocspd: %s\n", err);
+		log_fatal("%s", err);
 		goto out;
 	}
 	if ((d.deliver = deliver_new(d.loop, &d.conf, renew_foreach, d.renew, &err)) == NULL) {
-		fprintf(stderr, "ocspd: %s\n", err);
+		log_fatal("%s", err);
 		goto out;
 	}
 	renew_set_deliver(d.renew, d.deliver);
@@ -395,7 +395,7 @@ int main(int argc, char **argv)
 		ev_signal_start(d.loop, &d.sighup);
 
 	if ((d.watch = watch_new(d.loop, &d.conf, renew_file_event, d.renew)) == NULL) {
-		fprintf(stderr, "ocspd: out of memory\n");
+		log_fatal("out of memory");
 		goto out;
 	}
 	watch_rescan(d.watch);

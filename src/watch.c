@@ -25,8 +25,9 @@ struct known {
 	char *path;			/* certificate file, owned */
 	dev_t dev;			/* identity and version of what we last saw */
 	ino_t ino;			/* (inode, */
-	off_t size;			/* size */
-	struct timespec mtime;		/* and mtime) */
+	off_t size;			/* size, */
+	struct timespec mtime;		/* mtime */
+	struct timespec ctime;		/* and ctime: chmod/chown, e.g. a permission fixed) */
 	unsigned gen;			/* last scan that saw it */
 	UT_hash_handle hh;		/* by path */
 };
@@ -132,7 +133,8 @@ static void seen(struct watch *w, const char *path, const struct stat *st)
 		}
 		HASH_ADD_KEYPTR(hh, w->files, k->path, strlen(k->path), k);
 	} else if (k->dev == st->st_dev && k->ino == st->st_ino && k->size == st->st_size &&
-	    k->mtime.tv_sec == st->st_mtim.tv_sec && k->mtime.tv_nsec == st->st_mtim.tv_nsec) {
+	    k->mtime.tv_sec == st->st_mtim.tv_sec && k->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	    k->ctime.tv_sec == st->st_ctim.tv_sec && k->ctime.tv_nsec == st->st_ctim.tv_nsec) {
 		k->gen = w->gen;
 		return;
 	}
@@ -142,6 +144,7 @@ static void seen(struct watch *w, const char *path, const struct stat *st)
 	k->ino = st->st_ino;
 	k->size = st->st_size;
 	k->mtime = st->st_mtim;
+	k->ctime = st->st_ctim;
 	k->gen = w->gen;
 	w->fn(w->arg, k->path, is_new ? WATCH_ADDED : WATCH_CHANGED);
 }

@@ -1,7 +1,8 @@
 /*
  * watch — finds certificate files under the configured paths and reports
  * new, changed and deleted ones: inotify for instant pick-up, a rescan every
- * refresh-interval as the fallback. Change = inode, size or mtime differs.
+ * refresh-interval as the fallback. Change = inode, size, mtime or ctime differs
+ * (ctime: a chmod or chown that makes an unreadable file readable counts).
  */
 #ifndef OCSPD_WATCH_H
 #define OCSPD_WATCH_H

@@ -7,7 +7,7 @@
 #  - stderr that is the journal (JOURNAL_STREAM = its st_dev:st_ino, in
 #    decimal as systemd writes it): every line starts with <3>, <4> or <6>
 #    by level and has no timestamp; a JOURNAL_STREAM naming another file
-#    changes nothing;
+#    changes nothing; a start-up error is <3> too;
 #  - --syslog-facility: local3 reaches syslog as facility 19 (checked with a
 #    private /dev/log in a mount namespace); an unknown name exits 2.
 . "$(dirname "$0")/../lib.sh"
@@ -63,6 +63,15 @@ bad=$(grep -v '^<[346]>' "$T/journal.log" | head -3)
 [ -z "$bad" ] || fail "journal: lines without a priority prefix: $bad"
 ! grep -qE '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z' "$T/journal.log" || fail "journal: timestamps in lines"
 ok "stderr is the journal: <N> prefixes, no timestamps"
+# A start-up error (before the loop runs) is an error in the journal too.
+: >"$T/journal-start.log"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$T/journal-start.log")
+export JOURNAL_STREAM
+run_ocspd "$T/journal-start.log" --status-listen 127.0.0.1:0x "$T/mixed"
+unset JOURNAL_STREAM
+[ "$RC" = 2 ] || fail "bad --status-listen: exit $RC, expected 2"
+grep -q '^<3>ocspd: status-listen 127.0.0.1:0x: ' "$T/journal-start.log" || fail "journal: start-up error without <3>"
+ok "start-up error: <3> in the journal"
 
 # JOURNAL_STREAM naming another file (stderr redirected by a child): plain lines.
 : >"$T/other.log"

@@ -93,9 +93,19 @@ install -o "$U" -g "$U" -m 600 "$CERTS/good3.pem" "$T/good3.pem"
 mv "$T/good3.pem" "$T/certs/"
 wait_for test -s "$T/certs/good3.pem.ocsp" || fail "no staple for a certificate added after SIGHUP"
 check_staple "$T/certs/good3.pem"
+ok "SIGHUP keeps the running user, with a warning"
+
+# A certificate the user cannot read is an error naming it; fixing its owner
+# (a chown: only ctime changes) is noticed at once and it gets its staple.
+cp "$CERTS/good2.pem" "$T/late.pem"
+install -o root -g root -m 600 "$T/late.pem" "$T/certs/late.pem"
+wait_log "$log" "certs/late\.pem: .*Permission denied" || fail "unreadable certificate: no error naming it"
+chown "$U" "$T/certs/late.pem"
+wait_for test -s "$T/certs/late.pem.ocsp" || fail "no staple after the certificate was made readable"
+check_staple "$T/certs/late.pem"
+ok "unreadable certificate: error, then stapled right after chown"
 stop_pid "$pid"
 [ "$RC" = 0 ] || fail "ocspd exited $RC on SIGTERM"
-ok "SIGHUP keeps the running user, with a warning"
 
 # 2. --group: the process (and so the staple) gets that group.
 run_ocspd "$T/group.log" --one-off --user "$U" --group "$XG" --ca-file "$CA/root.pem" "$T/certs2"
