@@ -28,9 +28,9 @@ build build-san:
 	mkdir -p $@
 
 ocspd: $(SRC:src/%.c=build/%.o)
-	$(CC) $(ALLCFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 ocspd-san: $(SRC:src/%.c=build-san/%.o)
-	$(CC) $(ALLCFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALLCFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests (cmocka): one program per tests/unit/*.c, linked with the modules.
 build/unit-%: tests/unit/%.c $(LIBSRC:src/%.c=build-san/%.o)
@@ -48,12 +48,13 @@ unit: $(UNITBIN)
 
 # Integration tests against real openssl/haproxy/nginx: once with the
 # ASan+UBSan build, then again with the optimised build operators run
-# (timing differs; fuzz-smoke builds its own sanitized targets, so once is enough).
+# (timing differs; fuzz-smoke builds its own sanitized targets and pkg-deb
+# builds its own package, so once is enough).
 it: ocspd ocspd-san $(TESTBIN)
 	@echo "== integration tests, ASan+UBSan build (ocspd-san)"
 	@OCSPD=$(CURDIR)/ocspd-san tests/run.sh
 	@echo "== integration tests, optimised build (ocspd)"
-	@OCSPD=$(CURDIR)/ocspd SKIP=fuzz-smoke tests/run.sh
+	@OCSPD=$(CURDIR)/ocspd SKIP="fuzz-smoke pkg-deb" tests/run.sh
 
 check:
 	@scripts/deps.sh check

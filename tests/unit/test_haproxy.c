@@ -22,6 +22,7 @@
 #include <ev.h>
 
 #include "haproxy.h"
+#include "metrics.h"
 #include "log.h"
 
 static char tmpdir[] = "/tmp/test_haproxy.XXXXXX";
@@ -352,6 +353,21 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	assert_true(cond); \
 } while (0)
 
+/* The ocspd_haproxy_pushes_total sample for result, as /metrics shows it. */
+static long pushes(const char *result)
+{
+	char *buf = NULL, key[96], *p;
+	size_t len = 0, cap = 0;
+	long n = -1;
+
+	assert_int_equal(metrics_write(&buf, &len, &cap), 0);
+	snprintf(key, sizeof(key), "ocspd_haproxy_pushes_total{result=\"%s\"} ", result);
+	if ((p = strstr(buf, key)) != NULL)
+		n = strtol(p + strlen(key), NULL, 10);
+	free(buf);
+	return n;
+}
+
 static void test_connection(void **state)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
@@ -399,6 +415,9 @@ static void test_connection(void **state)
 	assert_int_equal(f.commit, 2);
 	assert_int_equal(f.aborts, 1);		/* after d's failed commit */
 	assert_int_equal(f.nknown, 2);		/* b committed */
+	assert_int_equal(pushes("updated"), 1);	/* a */
+	assert_int_equal(pushes("committed"), 1);	/* b, through set ssl cert + commit */
+	assert_int_equal(pushes("failed"), 1);	/* d, once although two commands failed */
 
 	/* HAProxy drops the connection: reconnect, push a and b again (both direct now). */
 	ev_io_stop(loop, &f.cio);
@@ -406,6 +425,8 @@ static void test_connection(void **state)
 	f.cfd = -1;
 	RUN_UNTIL(loop, f.accepts == 2 && f.ocsp == 5 && haproxy_busy(h) == 0);
 	assert_int_equal(f.set, 2);
+	assert_int_equal(pushes("updated"), 3);	/* a and b again */
+	assert_int_equal(pushes("failed"), 1);	/* the lost connection is not a failure */
 
 	haproxy_free(h);
 	haproxy_free(NULL);
