@@ -1019,7 +1019,7 @@ int haproxy_map(struct haproxy *h, const char *dir, const char *sock, char **err
 	for (tail = &h->maps; *tail != NULL; tail = &(*tail)->next)
 		;
 	*tail = m;
-	log_debug("%s: staples pushed to HAProxy %s", m->dir, sock);
+	log_debug("%s: staples of these certificates go to HAProxy %s", m->dir, sock);
 	return 0;
 nomem:
 	if (m != NULL) {
