@@ -1,7 +1,6 @@
 /* metrics — see metrics.h. */
 #include "metrics.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,87 +67,52 @@ void metrics_pass_ok(double t)
 	pass_ok_at = t;
 }
 
-/* printf to the end of *buf, growing it. 0, or -1 when out of memory. */
-static int put(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int put(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(*buf != NULL ? *buf + *len : NULL, *buf != NULL ? *cap - *len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return -1;
-		if (*buf != NULL && *len + (size_t)n < *cap) {
-			*len += n;
-			return 0;
-		}
-		size_t ncap = (*cap ? *cap * 2 : 4096) + n;
-		char *nb = realloc(*buf, ncap);
-
-		if (nb == NULL)
-			return -1;
-		*buf = nb;
-		*cap = ncap;
-	}
-}
-
 /* A label value: Prometheus escapes backslash, double quote and newline. */
-static int put_label(char **buf, size_t *len, size_t *cap, const char *v)
+static void put_label(FILE *out, const char *v)
 {
 	for (; *v; v++) {
-		int rc = *v == '\\' ? put(buf, len, cap, "\\\\") :
-		    *v == '"' ? put(buf, len, cap, "\\\"") :
-		    *v == '\n' ? put(buf, len, cap, "\\n") : put(buf, len, cap, "%c", *v);
-
-		if (rc == -1)
-			return -1;
+		if (*v == '\\')
+			fputs("\\\\", out);
+		else if (*v == '"')
+			fputs("\\\"", out);
+		else if (*v == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*v, out);
 	}
-	return 0;
 }
 
-int metrics_write(char **buf, size_t *len, size_t *cap)
+int metrics_write(FILE *out)
 {
 	struct responder_count *rc, *tmp;
 	unsigned long cum = 0;
 
-	if (put(buf, len, cap, "# HELP ocspd_fetches_total Responder attempts per certificate, by responder URL and result.\n"
-	    "# TYPE ocspd_fetches_total counter\n") == -1)
-		return -1;
+	fputs("# HELP ocspd_fetches_total Responder attempts per certificate, by responder URL and result.\n"
+	    "# TYPE ocspd_fetches_total counter\n", out);
 	HASH_ITER(hh, responders, rc, tmp) {
 		for (int i = 0; i < METRICS_FETCH_NRESULTS; i++) {
-			if (put(buf, len, cap, "ocspd_fetches_total{responder=\"") == -1 ||
-			    put_label(buf, len, cap, rc->url) == -1 ||
-			    put(buf, len, cap, "\",result=\"%s\"} %lu\n", fetch_result_name[i], rc->n[i]) == -1)
-				return -1;
+			fputs("ocspd_fetches_total{responder=\"", out);
+			put_label(out, rc->url);
+			fprintf(out, "\",result=\"%s\"} %lu\n", fetch_result_name[i], rc->n[i]);
 		}
 	}
-	if (put(buf, len, cap, "# HELP ocspd_fetch_duration_seconds Time of one HTTP exchange with a responder.\n"
-	    "# TYPE ocspd_fetch_duration_seconds histogram\n") == -1)
-		return -1;
+	fputs("# HELP ocspd_fetch_duration_seconds Time of one HTTP exchange with a responder.\n"
+	    "# TYPE ocspd_fetch_duration_seconds histogram\n", out);
 	for (size_t i = 0; i < NBUCKETS; i++) {
 		cum += latency_buckets[i];
-		if (put(buf, len, cap, "ocspd_fetch_duration_seconds_bucket{le=\"%g\"} %lu\n",
-		    latency_bounds[i], cum) == -1)
-			return -1;
+		fprintf(out, "ocspd_fetch_duration_seconds_bucket{le=\"%g\"} %lu\n", latency_bounds[i], cum);
 	}
-	if (put(buf, len, cap, "ocspd_fetch_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
+	fprintf(out, "ocspd_fetch_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
 	    "ocspd_fetch_duration_seconds_sum %.6f\n"
-	    "ocspd_fetch_duration_seconds_count %lu\n", latency_count, latency_sum, latency_count) == -1)
-		return -1;
-	if (put(buf, len, cap, "# HELP ocspd_haproxy_pushes_total Staples pushed over HAProxy admin sockets, by result.\n"
-	    "# TYPE ocspd_haproxy_pushes_total counter\n") == -1)
-		return -1;
+	    "ocspd_fetch_duration_seconds_count %lu\n", latency_count, latency_sum, latency_count);
+	fputs("# HELP ocspd_haproxy_pushes_total Staples pushed over HAProxy admin sockets, by result.\n"
+	    "# TYPE ocspd_haproxy_pushes_total counter\n", out);
 	for (int i = 0; i < METRICS_PUSH_NRESULTS; i++)
-		if (put(buf, len, cap, "ocspd_haproxy_pushes_total{result=\"%s\"} %lu\n",
-		    push_result_name[i], pushes[i]) == -1)
-			return -1;
-	return put(buf, len, cap, "# HELP ocspd_last_successful_pass_timestamp_seconds Last time every certificate with an OCSP URL had a valid staple and no failing renewal; 0 = never.\n"
+		fprintf(out, "ocspd_haproxy_pushes_total{result=\"%s\"} %lu\n", push_result_name[i], pushes[i]);
+	fprintf(out, "# HELP ocspd_last_successful_pass_timestamp_seconds Last time every certificate with an OCSP URL had a valid staple and no failing renewal; 0 = never.\n"
 	    "# TYPE ocspd_last_successful_pass_timestamp_seconds gauge\n"
 	    "ocspd_last_successful_pass_timestamp_seconds %.3f\n", pass_ok_at);
+	return ferror(out) ? -1 : 0;
 }
 
 void metrics_free(void)

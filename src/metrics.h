@@ -11,7 +11,7 @@
 #ifndef OCSPD_METRICS_H
 #define OCSPD_METRICS_H
 
-#include <stddef.h>
+#include <stdio.h>
 
 /* What one attempt at one responder came to, for one certificate. */
 enum metrics_fetch_result {
@@ -46,12 +46,8 @@ void metrics_push(enum metrics_push_result res);
 /* At time t every certificate with an OCSP URL had a valid staple, none failing. */
 void metrics_pass_ok(double t);
 
-/*
- * Appends the counters in the Prometheus text format (version 0.0.4) to
- * *buf (malloc'd, *len bytes used, *cap allocated; grown as needed).
- * 0, or -1 when out of memory.
- */
-int metrics_write(char **buf, size_t *len, size_t *cap);
+/* Writes the counters in the Prometheus text format (version 0.0.4). 0, or -1 on a write error. */
+int metrics_write(FILE *out);
 
 /* Forgets every counter (at exit). */
 void metrics_free(void);

@@ -174,7 +174,6 @@ static char *metrics_page(struct status *s, size_t *len)
 	struct tally t;
 	double now = ev_time();
 	char *buf = NULL;
-	size_t cap;
 	FILE *f;
 	int bad;
 
@@ -195,13 +194,8 @@ static char *metrics_page(struct status *s, size_t *len)
 	    "# TYPE ocspd_staple_expiry_seconds gauge\n");
 	if (t.earliest > 0)
 		fprintf(f, "ocspd_staple_expiry_seconds %.3f\n", t.earliest - now);
-	bad = ferror(f);
+	bad = metrics_write(f) == -1;
 	if (fclose(f) != 0 || bad || buf == NULL) {
-		free(buf);
-		return NULL;
-	}
-	cap = *len + 1;		/* open_memstream's buffer holds at least the text and a NUL */
-	if (metrics_write(&buf, len, &cap) == -1) {
 		free(buf);
 		return NULL;
 	}
