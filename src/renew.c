@@ -218,8 +218,6 @@ static void cert_free(struct cert *c)
 	ev_timer_stop(c->r->loop, &c->timer);
 	if (c->state != CERT_IDLE)
 		c->r->busy--;
-	if (c->outcome == 0)
-		c->r->undecided--;
 	free(c->subject);
 	free(c->serial);
 	OCSP_CERTID_free(c->id);
@@ -888,10 +886,7 @@ void renew_file_event(void *arg, const char *path, enum watch_event ev)
 			return;
 		log_info("%s: certificate gone; forgotten", path);
 		HASH_DEL(r->certs, c);
-		if (c->outcome == 0) {
-			r->undecided--;		/* no longer part of the pass */
-			c->outcome = -1;
-		}
+		set_outcome(c, -1);	/* no longer part of the pass */
 		if (c->state == CERT_IDLE)
 			cert_free(c);
 		else {
@@ -899,7 +894,6 @@ void renew_file_event(void *arg, const char *path, enum watch_event ev)
 			c->next_removed = r->removed;
 			r->removed = c;
 		}
-		changed(r);
 		return;
 	}
 	if (c == NULL) {
