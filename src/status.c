@@ -391,24 +391,24 @@ static void arm(struct status *s)
 }
 
 /* MHD_run() never waits here: in external epoll mode it polls with a zero timeout. */
-static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+static void serve(struct status *s)
 {
-	struct status *s = w->data;
-
-	(void)loop;
-	(void)revents;
 	MHD_run(s->mhd);
 	arm(s);
 }
 
-static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct status *s = w->data;
-
 	(void)loop;
 	(void)revents;
-	MHD_run(s->mhd);
-	arm(s);
+	serve(w->data);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	serve(w->data);
 }
 
 struct status *status_new(struct ev_loop *loop, const char *listen, struct renew *r, char **err)
