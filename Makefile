@@ -1,6 +1,6 @@
 # ocspd — one pkg-config-driven Makefile. See README.md.
 PREFIX  ?= /usr/local
-PKGS     = openssl libcurl inih libsystemd libmicrohttpd json-c
+include pkgs.mk
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN     = -Wall -Wextra -Werror -Wshadow
