@@ -400,16 +400,14 @@ struct hook *hook_new(struct ev_loop *loop, const char *cmd, const char *alert_c
 	k->timeout = HOOK_TIMEOUT;
 	if (t != NULL && atof(t) > 0)
 		k->timeout = atof(t);
-	if (cmd != NULL && *cmd != '\0' && (k->cmd = strdup(cmd)) == NULL)
-		goto fail;
-	if (alert_cmd != NULL && *alert_cmd != '\0' && (k->alert_cmd = strdup(alert_cmd)) == NULL)
-		goto fail;
 	ev_init(&k->debounce, on_debounce);
 	ev_init(&k->limit, on_limit);
 	ev_init(&k->child, on_child);
 	ev_init(&k->out, on_out);
 	ev_init(&k->in, on_in);
 	k->debounce.data = k->limit.data = k->child.data = k->out.data = k->in.data = k;
+	if (hook_reconfigure(k, cmd, alert_cmd) == -1)	/* sets the commands */
+		goto fail;
 	/* A hook that exits without reading its stdin must not kill us: main ignores SIGPIPE. */
 	return k;
 fail:
