@@ -968,15 +968,23 @@ void haproxy_free(struct haproxy *h)
 	free(h);
 }
 
-static struct haproxy_sock *sock_get(struct haproxy *h, const char *path)
+static struct haproxy_sock *sock_find(struct haproxy *h, const char *path)
 {
-	struct haproxy_sock *s, **tail = &h->socks;
-
-	for (s = h->socks; s != NULL; s = s->next) {
+	for (struct haproxy_sock *s = h->socks; s != NULL; s = s->next)
 		if (strcmp(s->path, path) == 0)
 			return s;
-		tail = &s->next;
-	}
+	return NULL;
+}
+
+/* The socket at path, made (idle, not connected) when h has none yet. NULL on ENOMEM. */
+static struct haproxy_sock *sock_get(struct haproxy *h, const char *path)
+{
+	struct haproxy_sock *s = sock_find(h, path), **tail;
+
+	if (s != NULL)
+		return s;
+	for (tail = &h->socks; *tail != NULL; tail = &(*tail)->next)
+		;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	if ((s->path = path_norm(path, strlen(path))) == NULL) {
@@ -1181,14 +1189,6 @@ void haproxy_push(struct haproxy *h, const char *certpath,
 {
 	if (h != NULL)
 		push_to(h, NULL, 0, certpath, der, len);
-}
-
-static struct haproxy_sock *sock_find(struct haproxy *h, const char *path)
-{
-	for (struct haproxy_sock *s = h->socks; s != NULL; s = s->next)
-		if (strcmp(s->path, path) == 0)
-			return s;
-	return NULL;
 }
 
 /* 1 if maps holds exactly the pair dir -> sock. */
