@@ -306,6 +306,17 @@ void conf_usage(FILE *out)
 	    "Exit status: 0 ok; 1 a certificate has no valid staple (--one-off); 2 usage or config error.\n");
 }
 
+const char *conf_default_file(char *buf, size_t len)
+{
+	const char *home = getenv("HOME");
+
+	if (home != NULL && snprintf(buf, len, "%s/.ocspd.conf", home) < (int)len && access(buf, F_OK) == 0)
+		return buf;
+	if (access("/etc/ocspd/ocspd.conf", F_OK) == 0)
+		return "/etc/ocspd/ocspd.conf";
+	return NULL;
+}
+
 /* Fills a getopt_long table and short option string from opts[]. */
 static void build_getopt(struct option *lo, char *so)
 {
@@ -343,7 +354,7 @@ static enum conf_result load(struct conf *c, int argc, char **argv, char **err)
 {
 	struct option lo[NOPTS + 1];
 	char so[2 * NOPTS + 2];
-	const char *cfg = NULL, *home;
+	const char *cfg = NULL;
 	char homecfg[4096];
 	int ch, explicit_cfg = 0;
 	unsigned char seen[NOPTS];
@@ -378,14 +389,8 @@ static enum conf_result load(struct conf *c, int argc, char **argv, char **err)
 		}
 	}
 
-	if (!explicit_cfg) {
-		home = getenv("HOME");
-		if (home != NULL && snprintf(homecfg, sizeof(homecfg), "%s/.ocspd.conf", home) < (int)sizeof(homecfg) &&
-		    access(homecfg, F_OK) == 0)
-			cfg = homecfg;
-		else if (access("/etc/ocspd/ocspd.conf", F_OK) == 0)
-			cfg = "/etc/ocspd/ocspd.conf";
-	}
+	if (!explicit_cfg)
+		cfg = conf_default_file(homecfg, sizeof(homecfg));
 	if (cfg != NULL) {
 		if (conf_read_file(c, cfg, err) == -1)
 			return CONF_ERROR;

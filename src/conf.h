@@ -65,6 +65,12 @@ enum conf_result conf_load(struct conf *c, int argc, char **argv, char **err);
 /* Read one config file into c (keys as long options). 0, or -1 with *err. */
 int conf_read_file(struct conf *c, const char *path, char **err);
 
+/*
+ * The config file read without -c: ~/.ocspd.conf (spelled into buf), else
+ * /etc/ocspd/ocspd.conf, whichever exists first; NULL when neither does.
+ */
+const char *conf_default_file(char *buf, size_t len);
+
 void conf_free(struct conf *c);
 
 /* The --help text (also the source of man/ocspd.8's option list). */

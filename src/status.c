@@ -497,23 +497,17 @@ static void ask_usage(FILE *out)
 
 /*
  * status-listen from the config file: cfg, or the first of ~/.ocspd.conf and
- * /etc/ocspd/ocspd.conf (conf_load's default places). Malloc'd, or NULL with
+ * /etc/ocspd/ocspd.conf (conf_default_file). Malloc'd, or NULL with
  * *err.
  */
 static char *addr_from_conf(const char *cfg, char **err)
 {
 	struct conf c;
 	char homecfg[4096];
-	const char *home = getenv("HOME");
 	char *addr = NULL;
 
-	if (cfg == NULL) {
-		if (home != NULL && snprintf(homecfg, sizeof(homecfg), "%s/.ocspd.conf", home) < (int)sizeof(homecfg) &&
-		    access(homecfg, F_OK) == 0)
-			cfg = homecfg;
-		else if (access("/etc/ocspd/ocspd.conf", F_OK) == 0)
-			cfg = "/etc/ocspd/ocspd.conf";
-	}
+	if (cfg == NULL)
+		cfg = conf_default_file(homecfg, sizeof(homecfg));
 	if (cfg == NULL) {
 		err_set(err, "no ADDR:PORT given and no config file (~/.ocspd.conf, /etc/ocspd/ocspd.conf) to read status-listen from");
 		return NULL;
