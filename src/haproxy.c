@@ -138,6 +138,33 @@ const char *haproxy_path_under(const char *dir, const char *path)
 	return NULL;
 }
 
+int haproxy_quote_arg(const char *arg, char *out, size_t size, char **err)
+{
+	size_t o = 0;
+
+	if (arg[0] == '\0') {
+		err_set(err, "empty name");
+		return -1;
+	}
+	for (const unsigned char *p = (const unsigned char *)arg; *p != '\0'; p++) {
+		int plain = *p >= 0x80 || isalnum(*p) || strchr("/._+=,:@%~-", *p) != NULL;
+
+		if (*p < 0x20 || *p == 0x7f) {
+			err_set(err, "control byte 0x%02x in the name: the HAProxy CLI cannot take it", *p);
+			return -1;
+		}
+		if (o + 2 + !plain > size) {
+			err_set(err, "name too long for the HAProxy CLI");
+			return -1;
+		}
+		if (!plain)
+			out[o++] = '\\';
+		out[o++] = (char)*p;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
 /* A copy of s without trailing slashes ("/" stays "/"); NULL on ENOMEM. */
 static char *path_norm(const char *s, size_t n)
 {
@@ -711,17 +738,30 @@ static void on_probe(struct haproxy_sock *s, const char *a, size_t len)
 	}
 }
 
+/*
+ * The certificate loaded without .ocsp: "set ssl cert <name>.ocsp" with the
+ * staple as payload, then "commit ssl cert <name>". The name comes from a
+ * file name anyone with write access to a watched directory chose: it is
+ * escaped as one CLI argument, or the staple is refused for it alone.
+ */
 static void push_fallback(struct haproxy_sock *s, struct haproxy_cmd *c)
 {
 	const char *b64 = c->text + strlen(OCSP_PREFIX);
 	size_t blen = c->len - strlen(OCSP_PREFIX) - 1;
-	size_t nlen = strlen(c->name);
-	char head[PATH_MAX + 32], commit[PATH_MAX + 32];
+	char arg[2 * PATH_MAX], head[2 * PATH_MAX + 32], commit[2 * PATH_MAX + 32];
+	char *err = NULL;
 	int hl, cl;
 
-	hl = snprintf(head, sizeof(head), "set ssl cert %s.ocsp <<\n", c->name);
-	cl = snprintf(commit, sizeof(commit), "commit ssl cert %s\n", c->name);
-	if (hl >= (int)sizeof(head) || cl >= (int)sizeof(commit) || nlen == 0) {
+	if (haproxy_quote_arg(c->name, arg, sizeof(arg), &err) == -1) {
+		log_err("%s: HAProxy %s loaded it without .ocsp, and its name cannot be passed to the "
+		    "HAProxy CLI (%s); staple not attached", c->cert, s->path, err);
+		free(err);
+		metrics_push(METRICS_PUSH_FAILED);
+		return;
+	}
+	hl = snprintf(head, sizeof(head), "set ssl cert %s.ocsp <<\n", arg);
+	cl = snprintf(commit, sizeof(commit), "commit ssl cert %s\n", arg);
+	if (hl >= (int)sizeof(head) || cl >= (int)sizeof(commit)) {
 		log_err("%s: certificate path too long for the HAProxy CLI", c->cert);
 		metrics_push(METRICS_PUSH_FAILED);
 		return;
@@ -739,7 +779,7 @@ static void on_answer(struct haproxy_sock *s, const char *a, size_t len)
 	struct haproxy_cmd *c = s->head;
 	enum haproxy_answer ans = haproxy_classify(a, len);
 	char line[ANSWER_LOG_MAX];
-	char abort_cmd[PATH_MAX + 32];
+	char arg[2 * PATH_MAX], abort_cmd[2 * PATH_MAX + 32];
 	int n;
 
 	if (c == NULL || c == s->unsent) {
@@ -793,8 +833,9 @@ static void on_answer(struct haproxy_sock *s, const char *a, size_t len)
 				log_err("%s: HAProxy %s could not commit %s (%s)",
 				    c->cert, s->path, c->name, line);
 			/* Never leave a transaction open: it would capture the next one. */
-			n = snprintf(abort_cmd, sizeof(abort_cmd), "abort ssl cert %s\n", c->name);
-			if (n < (int)sizeof(abort_cmd))
+			if (haproxy_quote_arg(c->name, arg, sizeof(arg), NULL) != -1 &&
+			    (n = snprintf(abort_cmd, sizeof(abort_cmd), "abort ssl cert %s\n", arg)) <
+			    (int)sizeof(abort_cmd))
 				cmd_queue(s, CMD_ABORT, c->cert, c->name, abort_cmd, (size_t)n,
 				    NULL, 0, NULL, 0);
 		}

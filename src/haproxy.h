@@ -57,6 +57,21 @@ struct haproxy;
 enum haproxy_answer haproxy_classify(const char *answer, size_t len);
 
 /*
+ * Writes arg into out (size bytes, NUL-terminated) as one argument of a
+ * HAProxy 2.6 CLI command line, so that HAProxy reads it back as arg and
+ * nothing else. Its CLI (src/cli.c, cli_io_handler and cli_parse_request)
+ * ends a command at '\n' or at a ';' not preceded by '\', splits arguments
+ * at spaces and tabs, takes a line ending in "<<" as the start of a payload,
+ * and removes one '\' before any byte ("\\" gives '\'). So every byte but
+ * [A-Za-z0-9/._+=,:@%~-] and bytes >= 0x80 (UTF-8) gets a '\' before it.
+ * Control bytes (0x01-0x1f, 0x7f) cannot be passed: '\' before a newline
+ * joins two lines, a '\r' before the end of a line is dropped; an empty arg
+ * is no argument. Returns the length written, or -1 with *err (the reason;
+ * the caller names the certificate). Pure: unit tested with hostile names.
+ */
+int haproxy_quote_arg(const char *arg, char *out, size_t size, char **err);
+
+/*
  * If path is dir itself or lies under it, returns the rest of path after dir
  * ("" or "/sub/file"); otherwise NULL. Trailing slashes of dir are ignored.
  */

@@ -30,6 +30,93 @@ static char tmpdir[] = "/tmp/test_haproxy.XXXXXX";
 /* snprintf that must fit. */
 #define FMT(buf, ...) assert_true(snprintf(buf, sizeof(buf), __VA_ARGS__) < (int)sizeof(buf))
 
+/* ================================================================ quote_arg */
+
+/*
+ * The HAProxy 2.6 CLI's reading of one line, as src/cli.c does it: the
+ * command ends at the first ';' not escaped by '\\' (returns 0 if any is
+ * left over), a line ending in "<<" starts a payload (returns 0), words split
+ * at unescaped blanks, one '\\' dropped before any byte. Fills w (at most
+ * max words) and returns their number.
+ */
+static int cli_split(const char *line, char w[][1024], int max)
+{
+	size_t len = strlen(line), i;
+	int n = 0;
+
+	for (i = 0; i < len; i++) {
+		if (line[i] == '\\')
+			i++;
+		else if (line[i] == ';')
+			return 0;
+	}
+	if (len >= 2 && strcmp(line + len - 2, "<<") == 0)
+		return 0;
+	for (i = 0; i < len && n < max;) {
+		size_t o = 0;
+
+		while (line[i] == ' ' || line[i] == '\t')
+			i++;
+		if (line[i] == '\0')
+			break;
+		while (line[i] != '\0' && line[i] != ' ' && line[i] != '\t' && o + 1 < 1024) {
+			if (line[i] == '\\' && line[i + 1] != '\0')
+				i++;
+			w[n][o++] = line[i++];
+		}
+		w[n++][o] = '\0';
+	}
+	return n;
+}
+
+static void test_quote_arg(void **state)
+{
+	const char *hostile[] = {
+		"/x/x;shutdown frontend plain;y.pem", "/x/a b.pem", "/x/tab\\t.pem",
+		"/x/back\\slash.pem", "/x/trail\\", "/x/lt<<.pem", "/x/end<<", "/x/<<",
+		"/x/\\;shutdown frontend plain", "/x/\"quoted\" 'single'.pem", "/x/#hash.pem",
+		"/x/caf\xc3\xa9.pem", "/x/$(id)`id`|&*?!.pem", "plain.pem",
+	};
+	char out[1024], line[1200], w[8][1024];
+	char *err = NULL;
+	int n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		n = haproxy_quote_arg(hostile[i], out, sizeof(out), &err);
+		assert_true(n > 0);
+		assert_int_equal((size_t)n, strlen(out));
+		FMT(line, "commit ssl cert %s", out);
+		assert_int_equal(cli_split(line, w, 8), 4);
+		assert_string_equal(w[3], hostile[i]);
+		FMT(line, "set ssl cert %s.ocsp <<", out);
+		/* The payload marker of this line is the last word, not part of the name. */
+		assert_int_equal(cli_split(line, w, 8), 0);
+		line[strlen(line) - 3] = '\0';
+		assert_int_equal(cli_split(line, w, 8), 4);
+		assert_non_null(strstr(w[3], ".ocsp"));
+		assert_int_equal(strncmp(w[3], hostile[i], strlen(hostile[i])), 0);
+	}
+	assert_int_equal(haproxy_quote_arg("/x/a b;c\\d<e", out, sizeof(out), &err), 16);
+	assert_string_equal(out, "/x/a\\ b\\;c\\\\d\\<e");
+	assert_int_equal(haproxy_quote_arg("/srv/www-1/a_b.c+d=e,f:g@h%i~j.pem", out, sizeof(out), &err), 34);
+
+	/* What the CLI cannot take: refused, with the reason. */
+	const char *refused[] = { "/x/new\nline.pem", "/x/cr\r", "/x/esc\x1b[31m", "/x/del\x7f", "/x/\t", "" };
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		assert_int_equal(haproxy_quote_arg(refused[i], out, sizeof(out), &err), -1);
+		assert_non_null(err);
+		free(err);
+		err = NULL;
+	}
+	/* Too long once escaped: refused, never cut. */
+	assert_int_equal(haproxy_quote_arg("a;b", out, 4, &err), -1);
+	assert_non_null(strstr(err, "too long"));
+	free(err);
+	err = NULL;
+	assert_int_equal(haproxy_quote_arg("a;b", out, 5, NULL), 4);
+}
+
 /* ================================================================ classify */
 
 static void test_classify(void **state)
@@ -487,6 +574,7 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_quote_arg),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_path_under),
 		cmocka_unit_test(test_cfg),
