@@ -12,6 +12,9 @@
  * .ocsp file gets its staple through "set ssl cert <crt>.ocsp" + "commit".
  * A lost connection (or a HAProxy process that reports it is stopping) is
  * reconnected with backoff and every staple of its certificates pushed again.
+ * Whatever the peer sends, it gets error lines and nothing else: answers
+ * are bounded and time-limited, an answer to no command closes the
+ * connection (see HAPROXY_ANSWER_TIMEOUT), certificate names are escaped.
  * Each push's outcome is counted once in metrics (updated, committed, failed).
  * A socket that does not exist yet is not an error: HAProxy may start later.
  */
@@ -28,6 +31,23 @@
 #define HAPROXY_BACKOFF_MAX	30.0	/* reconnect delays double up to this (s) */
 #define HAPROXY_PROBE_EVERY	10.0	/* default "show info" period on an idle connection (s) */
 #define HAPROXY_CLI_TIMEOUT	"1d"	/* "set timeout cli" value: never drop us */
+/*
+ * What a socket peer may cost us (issue 11): the oldest unanswered command
+ * (or a connect in progress) must be done within HAPROXY_ANSWER_TIMEOUT, and
+ * an answer must end with a prompt within HAPROXY_ANSWER_MAX bytes (a real
+ * HAProxy answers each of our commands in a few ms and a few KiB); otherwise
+ * the connection is closed, reported once, its unanswered pushes counted as
+ * failed, and it is reconnected with backoff. The backoff is not reset by a
+ * connect, only once a connection has proven itself: answered "show info"
+ * as a running HAProxy (a Pid, not stopping) and stayed up
+ * HAPROXY_PROVEN_AFTER. So a peer that accepts and then closes, never
+ * answers, floods answers or always says "Stopping: 1" is retried at most
+ * once per 30 s once the backoff has grown.
+ */
+#define HAPROXY_ANSWER_TIMEOUT	5.0	/* seconds for the oldest command to be answered */
+#define HAPROXY_ANSWER_MAX	65536	/* bytes of one answer before its prompt */
+#define HAPROXY_PROVEN_AFTER	5.0	/* seconds up (after a live "show info") that reset the backoff */
+#define HAPROXY_SUCCESSOR_DELAY	0.05	/* reconnect delay after a proven process said it is stopping */
 
 /* What an answer from the admin socket means. */
 enum haproxy_answer {
@@ -136,6 +156,14 @@ void haproxy_push(struct haproxy *h, const char *certpath,
 
 /* Pushes written or queued but not answered yet, plus sockets still connecting. */
 int haproxy_busy(const struct haproxy *h);
+
+/*
+ * --one-off: sockets given up after they accepted the connection (closed,
+ * not answering in time, out of step) or that did not complete a connect;
+ * main then exits 1. A socket that is absent or refuses is not counted:
+ * HAProxy may simply not run.
+ */
+int haproxy_failed(const struct haproxy *h);
 
 /* Number of distinct sockets mapped. */
 int haproxy_count(const struct haproxy *h);
