@@ -273,6 +273,7 @@ struct fake {
 	int nknown;			/* entries in known */
 	int accepts;			/* connections accepted */
 	int ocsp, set, commit, aborts;	/* commands seen */
+	int silent;			/* read everything, answer nothing */
 };
 
 static void fake_send(struct fake *f, const char *s)
@@ -288,6 +289,8 @@ static void fake_line(struct fake *f, char *line)
 {
 	char buf[1024];
 
+	if (f->silent)
+		return;
 	if (f->payload_name[0] != '\0') {
 		if (line[0] != '\0')
 			return;		/* payload line */
@@ -552,6 +555,72 @@ static void test_one_off_gives_up(void **state)
 	ev_loop_destroy(loop);
 }
 
+/*
+ * Peers that break the protocol (issue 11): answers to no command, an
+ * answer without end, no answer at all. Each closes the connection, and
+ * nothing they send is taken as the answer to a later command.
+ */
+static void test_bad_peers(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct haproxy *h;
+	struct fake f;
+	char sock[256], site[256], big[70000];
+	char *err = NULL;
+	long failed;
+	ev_tstamp t;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/bad.sock", tmpdir);
+	snprintf(site, sizeof(site), "%s/site", tmpdir);
+	mkdir(site, 0700);
+	nstaples = 0;
+	fake_listen(loop, &f, sock);
+	h = haproxy_new(loop, 0, foreach, NULL);
+	assert_int_equal(haproxy_map(h, site, sock, &err), 0);
+	haproxy_start(h);
+	RUN_UNTIL(loop, f.accepts == 1 && haproxy_busy(h) == 0);
+
+	/* Two answers nobody asked for: out of step, closed, reconnected after a backoff. */
+	fake_send(&f, "\n> OCSP Response updated!\n\n> ");
+	RUN_UNTIL(loop, f.cfd == -1);
+	t = ev_time();
+	RUN_UNTIL(loop, f.accepts == 2 && haproxy_busy(h) == 0);
+	assert_true(ev_time() - t >= HAPROXY_BACKOFF_MIN - 0.05);
+
+	/* An answer longer than HAPROXY_ANSWER_MAX without a prompt: cut off. */
+	memset(big, 'x', sizeof(big));
+	assert_true(write(f.cfd, big, sizeof(big)) == (ssize_t)sizeof(big));
+	RUN_UNTIL(loop, f.cfd == -1);
+	haproxy_free(h);
+	fake_close(loop, &f);
+
+	/* --one-off, a peer that never answers: given up after HAPROXY_ANSWER_TIMEOUT, push failed. */
+	fake_listen(loop, &f, sock);
+	f.silent = 1;
+	failed = pushes("failed");
+	h = haproxy_new(loop, 1, foreach, NULL);
+	assert_int_equal(haproxy_map(h, site, sock, &err), 0);
+	haproxy_start(h);
+	RUN_UNTIL(loop, f.accepts == 1 && haproxy_busy(h) == 0);	/* connected: nothing to push yet */
+	{
+		char a[256];
+
+		FMT(a, "%s/a.pem", site);
+		haproxy_push(h, a, (const unsigned char *)"AAA", 3);
+	}
+	assert_int_equal(haproxy_busy(h), 1);
+	t = ev_time();
+	RUN_UNTIL(loop, haproxy_busy(h) == 0);
+	assert_true(ev_time() - t >= HAPROXY_ANSWER_TIMEOUT - 1);
+	assert_int_equal(haproxy_failed(h), 1);
+	assert_int_equal(pushes("failed"), failed + 1);
+	haproxy_free(h);
+	fake_close(loop, &f);
+	unlink(sock);
+	ev_loop_destroy(loop);
+}
+
 static int setup(void **state)
 {
 	char *err = NULL;
@@ -580,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_cfg),
 		cmocka_unit_test(test_connection),
 		cmocka_unit_test(test_one_off_gives_up),
+		cmocka_unit_test(test_bad_peers),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
