@@ -87,3 +87,8 @@ int deliver_busy(const struct deliver *d)
 		return 0;
 	return haproxy_busy(d->haproxy) + hook_busy(d->hook);
 }
+
+int deliver_failed(const struct deliver *d)
+{
+	return d != NULL ? haproxy_failed(d->haproxy) : 0;
+}

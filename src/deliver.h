@@ -58,4 +58,7 @@ void deliver_alert(struct deliver *d, const char *event, const char *certpath,
 /* Work still under way (pushes not yet answered, hooks running): --one-off waits for 0. */
 int deliver_busy(const struct deliver *d);
 
+/* --one-off: HAProxy admin sockets given up after they connected (see haproxy_failed). */
+int deliver_failed(const struct deliver *d);
+
 #endif

@@ -19,8 +19,8 @@
 
 #define OCSP_PREFIX	"set ssl ocsp-response "
 #define PROMPT_END	"\n> "
-#define READ_CHUNK	65536
 #define WRITE_IOV	64
+#define READS_PER_WAKEUP 16	/* reads of HAPROXY_ANSWER_MAX before the loop gets a turn */
 #define ANSWER_LOG_MAX	300	/* bytes of an unexpected answer worth logging */
 
 enum sock_state {
@@ -29,6 +29,13 @@ enum sock_state {
 	SOCK_UP,		/* prompt mode, commands flow */
 	SOCK_DOWN,		/* waiting for the reconnect timer */
 	SOCK_GAVE_UP,		/* --one-off: could not connect, not retried */
+};
+
+/* Why a connection ends: decides the reconnect delay, the log, the metrics. */
+enum sock_loss {
+	LOSS_GONE = 0,		/* closed, refused, absent: HAProxy restarting or not there yet */
+	LOSS_STOPPING,		/* "Stopping: 1": the process is being replaced */
+	LOSS_BROKEN,		/* no answer in time, out of step, oversized: the peer misbehaves */
 };
 
 enum cmd_kind {
@@ -59,8 +66,11 @@ struct haproxy_sock {
 	ev_io rio;			/* readable */
 	ev_io wio;			/* writable (connect completion, output pending) */
 	ev_timer timer;			/* reconnect backoff, then idle probe */
+	ev_timer deadline;		/* the oldest unanswered command (or the connect) times out */
 	double backoff;			/* next reconnect delay (s) */
-	int failures;			/* connect failures in a row */
+	int failures;			/* connections lost in a row without one proving itself */
+	double up_at;			/* ev_now() when the connection came up */
+	int live;			/* "show info" answered by a running HAProxy on this connection */
 	long pid;			/* HAProxy pid from the last "show info" */
 	int probing;			/* a "show info" is in flight */
 	struct haproxy_cmd *head;	/* oldest command awaiting its answer */
@@ -68,9 +78,9 @@ struct haproxy_sock {
 	struct haproxy_cmd *tail;	/* newest command */
 	size_t woff;			/* bytes of unsent already written */
 	int pending;			/* staple commands queued or unanswered */
-	char *in;			/* bytes read, not yet a complete answer */
+	char *in;			/* bytes read, not yet a complete answer (HAPROXY_ANSWER_MAX) */
 	size_t inlen;			/* bytes used in in */
-	size_t incap;			/* bytes allocated for in */
+	size_t scan;			/* bytes of in already searched for a prompt */
 	unsigned long mark;		/* push generation: pushed once per staple */
 };
 
@@ -93,6 +103,7 @@ struct haproxy {
 	ev_timer start;			/* first connect, outside deliver_new */
 	double probe_every;		/* seconds between "show info" on an idle connection */
 	struct haproxy_map *before;	/* during a reload only: the maps being replaced */
+	int failed;			/* --one-off: sockets given up after a connect (haproxy_failed) */
 };
 
 /* ================================================================ pure helpers */
@@ -136,6 +147,33 @@ const char *haproxy_path_under(const char *dir, const char *path)
 	if (path[n] == '\0' || path[n] == '/')
 		return path + n;
 	return NULL;
+}
+
+int haproxy_quote_arg(const char *arg, char *out, size_t size, char **err)
+{
+	size_t o = 0;
+
+	if (arg[0] == '\0') {
+		err_set(err, "empty name");
+		return -1;
+	}
+	for (const unsigned char *p = (const unsigned char *)arg; *p != '\0'; p++) {
+		int plain = *p >= 0x80 || isalnum(*p) || strchr("/._+=,:@%~-", *p) != NULL;
+
+		if (*p < 0x20 || *p == 0x7f) {
+			err_set(err, "control byte 0x%02x in the name: the HAProxy CLI cannot take it", *p);
+			return -1;
+		}
+		if (o + 2 + !plain > size) {
+			err_set(err, "name too long for the HAProxy CLI");
+			return -1;
+		}
+		if (!plain)
+			out[o++] = '\\';
+		out[o++] = (char)*p;
+	}
+	out[o] = '\0';
+	return (int)o;
 }
 
 /* A copy of s without trailing slashes ("/" stays "/"); NULL on ENOMEM. */
@@ -434,6 +472,28 @@ static void cmd_free_all(struct haproxy_sock *s)
 	s->probing = 0;
 }
 
+/* The command as an operator would name it in a log line (no payload, no base64). */
+static const char *cmd_name(const struct haproxy_cmd *c)
+{
+	if (c == NULL)
+		return "nothing";
+	switch (c->kind) {
+	case CMD_CTRL:
+		return strncmp(c->text, "prompt", 6) == 0 ? "prompt" : "set timeout cli";
+	case CMD_PROBE:
+		return "show info";
+	case CMD_OCSP:
+		return "set ssl ocsp-response";
+	case CMD_SET:
+		return "set ssl cert";
+	case CMD_COMMIT:
+		return "commit ssl cert";
+	case CMD_ABORT:
+		return "abort ssl cert";
+	}
+	return "?";
+}
+
 /*
  * Appends one command (text given as up to three pieces, concatenated) to
  * the FIFO and starts writing. 0, or -1 on ENOMEM (logged).
@@ -467,8 +527,12 @@ static int cmd_queue(struct haproxy_sock *s, enum cmd_kind kind,
 	if (kind != CMD_CTRL && kind != CMD_PROBE)
 		s->pending++;
 	/* Written from the loop, so that a burst of pushes shares one writev(). */
-	if (s->state == SOCK_UP)
+	if (s->state == SOCK_UP) {
 		ev_io_start(s->h->loop, &s->wio);
+		/* The clock runs for the oldest command; one already waiting keeps its own. */
+		if (!ev_is_active(&s->deadline))
+			ev_timer_again(s->h->loop, &s->deadline);
+	}
 	return 0;
 nomem:
 	if (c != NULL) {
@@ -486,51 +550,76 @@ static int cmd_str(struct haproxy_sock *s, enum cmd_kind kind, const char *line)
 }
 
 /*
- * Closes the connection; retries after delay (< 0: the backoff), or gives up
- * with --one-off. expected: we closed it on purpose, no warning.
+ * Closes the connection (why: the reason, for the log) and retries with
+ * backoff, or gives up with --one-off. The backoff only starts over when
+ * the connection being closed had proven itself (see HAPROXY_PROVEN_AFTER):
+ * a peer that accepts and then fails, whatever way, is retried ever more
+ * slowly, and only the first failure of a run is logged above debug.
  */
-static void sock_lost_as(struct haproxy_sock *s, const char *why, double delay, int expected)
+static void sock_lost(struct haproxy_sock *s, const char *why, enum sock_loss kind)
 {
 	struct haproxy *h = s->h;
-	int unanswered = s->pending;
+	int unanswered = s->pending, failed = 0;
 	int was_up = s->state == SOCK_UP;
+	int proven = was_up && s->live && ev_now(h->loop) - s->up_at >= HAPROXY_PROVEN_AFTER;
+	double delay;
 
 	/*
-	 * Unanswered pushes are normally pushed again after the reconnect; only
-	 * --one-off gives them up. One per staple: a direct push, or the commit
-	 * that ends a "set ssl cert" (always queued behind its set).
+	 * Unanswered pushes are normally pushed again after the reconnect, and
+	 * counted then; they fail here when the peer broke its side of the
+	 * protocol, or with --one-off (no second chance). One per staple: a
+	 * direct push, or the commit that ends a "set ssl cert" (always queued
+	 * behind its set).
 	 */
-	if (h->one_off)
-		for (struct haproxy_cmd *c = s->head; c != NULL; c = c->next)
-			if (c->kind == CMD_OCSP || c->kind == CMD_COMMIT)
+	if (h->one_off || kind == LOSS_BROKEN) {
+		for (struct haproxy_cmd *c = s->head; c != NULL; c = c->next) {
+			if (c->kind == CMD_OCSP || c->kind == CMD_COMMIT) {
 				metrics_push(METRICS_PUSH_FAILED);
+				failed++;
+			}
+		}
+	}
 
 	ev_io_stop(h->loop, &s->rio);
 	ev_io_stop(h->loop, &s->wio);
 	ev_timer_stop(h->loop, &s->timer);
+	ev_timer_stop(h->loop, &s->deadline);
 	if (s->fd != -1)
 		close(s->fd);
 	s->fd = -1;
 	cmd_free_all(s);
 	s->inlen = 0;
+	s->scan = 0;
+	s->live = 0;
 	if (h->one_off) {
 		s->state = SOCK_GAVE_UP;
+		if (was_up || kind == LOSS_BROKEN)
+			h->failed++;
 		log_err("%s: HAProxy admin socket unusable (%s)%s; giving up (--one-off)",
 		    s->path, why, unanswered > 0 ? ", staples not confirmed" : "");
 		return;
 	}
 	s->state = SOCK_DOWN;
-	if (delay < 0) {
+	if (proven) {
+		s->backoff = HAPROXY_BACKOFF_MIN;
+		s->failures = 0;
+	}
+	s->failures++;
+	if (kind == LOSS_STOPPING && proven) {
+		delay = HAPROXY_SUCCESSOR_DELAY;	/* a reload: its successor is there already */
+	} else {
 		delay = s->backoff;
 		s->backoff *= 2;
 		if (s->backoff > HAPROXY_BACKOFF_MAX)
 			s->backoff = HAPROXY_BACKOFF_MAX;
 	}
-	s->failures = was_up ? 0 : s->failures + 1;
-	/* Say it once, and again only when the backoff has reached its cap. */
-	if (was_up && expected)
-		log_debug("%s: reconnecting (%s)", s->path, why);
-	else if (was_up)
+	/* Say it once per run of failures, and again only now and then at the cap. */
+	if (kind == LOSS_STOPPING && proven)
+		log_info("%s: HAProxy %s; reconnecting to its successor", s->path, why);
+	else if (s->failures == 1 && kind == LOSS_BROKEN)
+		log_err("%s: HAProxy admin socket %s; closed%s, reconnecting with backoff", s->path,
+		    why, failed > 0 ? ", its unanswered pushes counted as failed" : "");
+	else if (s->failures == 1 && was_up)
 		log_warn("%s: HAProxy admin connection lost (%s)%s; reconnecting, then pushing "
 		    "every staple again", s->path, why,
 		    unanswered > 0 ? " with staples unconfirmed" : "");
@@ -538,17 +627,12 @@ static void sock_lost_as(struct haproxy_sock *s, const char *why, double delay, 
 		log_warn("%s: HAProxy admin socket unavailable (%s); retrying with backoff",
 		    s->path, why);
 	else if (delay >= HAPROXY_BACKOFF_MAX && s->failures % 20 == 0)
-		log_warn("%s: HAProxy admin socket still unavailable (%s) after %d attempts",
+		log_warn("%s: HAProxy admin socket still unusable (%s) after %d attempts",
 		    s->path, why, s->failures);
 	else
 		log_debug("%s: reconnect in %.1f s (%s)", s->path, delay, why);
 	ev_timer_set(&s->timer, delay, 0.);
 	ev_timer_start(h->loop, &s->timer);
-}
-
-static void sock_lost(struct haproxy_sock *s, const char *why, double delay)
-{
-	sock_lost_as(s, why, delay, 0);
 }
 
 /*
@@ -582,14 +666,15 @@ static void sock_up(struct haproxy_sock *s)
 	struct haproxy *h = s->h;
 
 	s->state = SOCK_UP;
-	if (s->failures > 0)
-		log_info("%s: HAProxy admin socket connected after %d failed attempt%s", s->path,
-		    s->failures, s->failures == 1 ? "" : "s");
-	else
+	s->up_at = ev_now(h->loop);
+	s->live = 0;
+	/* A connect proves nothing yet (see sock_lost): failures and backoff stay. */
+	if (s->failures == 0)
 		log_info("%s: HAProxy admin socket connected", s->path);
-	s->failures = 0;
-	s->backoff = HAPROXY_BACKOFF_MIN;
+	else
+		log_debug("%s: HAProxy admin socket connected (attempt %d)", s->path, s->failures + 1);
 	ev_io_start(h->loop, &s->rio);
+	ev_timer_again(h->loop, &s->deadline);
 	cmd_str(s, CMD_CTRL, "prompt\n");
 	cmd_str(s, CMD_CTRL, "set timeout cli " HAPROXY_CLI_TIMEOUT "\n");
 	if (!h->one_off) {
@@ -612,13 +697,14 @@ static void sock_connect(struct haproxy_sock *s)
 	sun.sun_family = AF_UNIX;
 	if (strlen(s->path) >= sizeof(sun.sun_path)) {
 		s->state = SOCK_CONNECTING;
-		sock_lost(s, "path too long for a unix socket", HAPROXY_BACKOFF_MAX);
+		s->backoff = HAPROXY_BACKOFF_MAX;	/* it will not get shorter */
+		sock_lost(s, "path too long for a unix socket", LOSS_GONE);
 		return;
 	}
 	memcpy(sun.sun_path, s->path, strlen(s->path));
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
 		s->state = SOCK_CONNECTING;
-		sock_lost(s, strerror(errno), -1);
+		sock_lost(s, strerror(errno), LOSS_GONE);
 		return;
 	}
 	s->fd = fd;
@@ -631,9 +717,10 @@ static void sock_connect(struct haproxy_sock *s)
 	}
 	if (errno == EINPROGRESS || errno == EAGAIN) {
 		ev_io_start(s->h->loop, &s->wio);
+		ev_timer_again(s->h->loop, &s->deadline);
 		return;
 	}
-	sock_lost(s, strerror(errno), -1);
+	sock_lost(s, strerror(errno), LOSS_GONE);
 }
 
 /* Writes what it can of the unsent commands; keeps wio on while some remain. */
@@ -668,7 +755,7 @@ static void sock_flush(struct haproxy_sock *s)
 		if (w == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
-			sock_lost(s, strerror(errno), -1);
+			sock_lost(s, strerror(errno), LOSS_GONE);
 			return;
 		}
 		while (w > 0 && s->unsent != NULL) {
@@ -690,38 +777,64 @@ static void sock_flush(struct haproxy_sock *s)
 		ev_io_stop(h->loop, &s->wio);
 }
 
-static void on_probe(struct haproxy_sock *s, const char *a, size_t len)
+/* "show info": 0, or -1 when the connection was closed (stopping, or not a HAProxy answer). */
+static int on_probe(struct haproxy_sock *s, const char *a, size_t len)
 {
 	const char *p;
 	long pid = 0;
+	char why[64];
 
 	s->probing = 0;
 	if ((p = memmem(a, len, "Pid: ", 5)) != NULL)
 		pid = strtol(p + 5, NULL, 10);
-	if (pid != 0 && pid != s->pid) {
+	if (pid <= 0) {
+		/* Every HAProxy answer to "show info" names its pid: this one belongs to no command. */
+		sock_lost(s, "answered \"show info\" without a Pid (out of step with our commands)",
+		    LOSS_BROKEN);
+		return -1;
+	}
+	if (pid != s->pid) {
 		if (s->pid != 0)
 			log_info("%s: HAProxy process %ld replaced %ld", s->path, pid, s->pid);
 		s->pid = pid;
 	}
 	/* A reloading HAProxy keeps its old process alive while we stay connected. */
 	if (memmem(a, len, "\nStopping: 1", 12) != NULL) {
-		log_info("%s: HAProxy process %ld is stopping; reconnecting to its successor",
-		    s->path, pid);
-		sock_lost_as(s, "process stopping", 0.05, 1);
+		snprintf(why, sizeof(why), "process %ld is stopping", pid);
+		sock_lost(s, why, LOSS_STOPPING);
+		return -1;
 	}
+	if (!s->live && s->failures > 0)
+		log_info("%s: HAProxy admin socket answering again (process %ld) after %d failed "
+		    "attempt%s", s->path, pid, s->failures, s->failures == 1 ? "" : "s");
+	s->live = 1;
+	return 0;
 }
 
+/*
+ * The certificate loaded without .ocsp: "set ssl cert <name>.ocsp" with the
+ * staple as payload, then "commit ssl cert <name>". The name comes from a
+ * file name anyone with write access to a watched directory chose: it is
+ * escaped as one CLI argument, or the staple is refused for it alone.
+ */
 static void push_fallback(struct haproxy_sock *s, struct haproxy_cmd *c)
 {
 	const char *b64 = c->text + strlen(OCSP_PREFIX);
 	size_t blen = c->len - strlen(OCSP_PREFIX) - 1;
-	size_t nlen = strlen(c->name);
-	char head[PATH_MAX + 32], commit[PATH_MAX + 32];
+	char arg[2 * PATH_MAX], head[2 * PATH_MAX + 32], commit[2 * PATH_MAX + 32];
+	char *err = NULL;
 	int hl, cl;
 
-	hl = snprintf(head, sizeof(head), "set ssl cert %s.ocsp <<\n", c->name);
-	cl = snprintf(commit, sizeof(commit), "commit ssl cert %s\n", c->name);
-	if (hl >= (int)sizeof(head) || cl >= (int)sizeof(commit) || nlen == 0) {
+	if (haproxy_quote_arg(c->name, arg, sizeof(arg), &err) == -1) {
+		log_err("%s: HAProxy %s loaded it without .ocsp, and its name cannot be passed to the "
+		    "HAProxy CLI (%s); staple not attached", c->cert, s->path, err);
+		free(err);
+		metrics_push(METRICS_PUSH_FAILED);
+		return;
+	}
+	hl = snprintf(head, sizeof(head), "set ssl cert %s.ocsp <<\n", arg);
+	cl = snprintf(commit, sizeof(commit), "commit ssl cert %s\n", arg);
+	if (hl >= (int)sizeof(head) || cl >= (int)sizeof(commit)) {
 		log_err("%s: certificate path too long for the HAProxy CLI", c->cert);
 		metrics_push(METRICS_PUSH_FAILED);
 		return;
@@ -733,26 +846,36 @@ static void push_fallback(struct haproxy_sock *s, struct haproxy_cmd *c)
 		metrics_push(METRICS_PUSH_FAILED);	/* the commit counts the outcome otherwise */
 }
 
-/* One complete answer a/len for the command at the head of the FIFO. */
-static void on_answer(struct haproxy_sock *s, const char *a, size_t len)
+/*
+ * One complete answer a/len for the command at the head of the FIFO (the
+ * caller checked there is one). 0, or -1 when the connection was closed.
+ */
+static int on_answer(struct haproxy_sock *s, const char *a, size_t len)
 {
 	struct haproxy_cmd *c = s->head;
 	enum haproxy_answer ans = haproxy_classify(a, len);
-	char line[ANSWER_LOG_MAX];
-	char abort_cmd[PATH_MAX + 32];
-	int n;
+	char line[ANSWER_LOG_MAX], why[ANSWER_LOG_MAX + 96];
+	char arg[2 * PATH_MAX], abort_cmd[2 * PATH_MAX + 32];
+	int n, rc = 0;
 
-	if (c == NULL || c == s->unsent) {
-		answer_line(a, len, line, sizeof(line));
-		log_warn("%s: unexpected HAProxy output: %s", s->path, line);
-		return;
+	answer_line(a, len, line, sizeof(line));
+	/*
+	 * HAProxy always says something to a push: nothing at all is a stray
+	 * prompt, and taking it would shift every later answer onto the wrong
+	 * command. The connection is out of step: start over.
+	 */
+	if (ans == HAPROXY_ANS_EMPTY &&
+	    (c->kind == CMD_OCSP || c->kind == CMD_SET || c->kind == CMD_COMMIT)) {
+		snprintf(why, sizeof(why), "answered \"%s\" with nothing (out of step with our "
+		    "commands)", cmd_name(c));
+		sock_lost(s, why, LOSS_BROKEN);
+		return -1;
 	}
 	s->head = c->next;
 	if (s->head == NULL)
 		s->tail = NULL;
 	if (c->kind != CMD_CTRL && c->kind != CMD_PROBE)
 		s->pending--;
-	answer_line(a, len, line, sizeof(line));
 	switch (c->kind) {
 	case CMD_CTRL:
 		if (ans != HAPROXY_ANS_EMPTY)
@@ -760,7 +883,7 @@ static void on_answer(struct haproxy_sock *s, const char *a, size_t len)
 			    (int)strcspn(c->text, "\n"), c->text, line);
 		break;
 	case CMD_PROBE:
-		on_probe(s, a, len);
+		rc = on_probe(s, a, len);
 		break;
 	case CMD_OCSP:
 		if (ans == HAPROXY_ANS_UPDATED) {
@@ -793,8 +916,9 @@ static void on_answer(struct haproxy_sock *s, const char *a, size_t len)
 				log_err("%s: HAProxy %s could not commit %s (%s)",
 				    c->cert, s->path, c->name, line);
 			/* Never leave a transaction open: it would capture the next one. */
-			n = snprintf(abort_cmd, sizeof(abort_cmd), "abort ssl cert %s\n", c->name);
-			if (n < (int)sizeof(abort_cmd))
+			if (haproxy_quote_arg(c->name, arg, sizeof(arg), NULL) != -1 &&
+			    (n = snprintf(abort_cmd, sizeof(abort_cmd), "abort ssl cert %s\n", arg)) <
+			    (int)sizeof(abort_cmd))
 				cmd_queue(s, CMD_ABORT, c->cert, c->name, abort_cmd, (size_t)n,
 				    NULL, 0, NULL, 0);
 		}
@@ -806,58 +930,108 @@ static void on_answer(struct haproxy_sock *s, const char *a, size_t len)
 	free(c->cert);
 	free(c->name);
 	free(c);
+	return rc;
+}
+
+/*
+ * Answers with no command written to answer (a/len: the first of them and
+ * everything buffered after it): the peer is out of step. One line with
+ * their count, and the connection is closed, so that no later command can
+ * ever be matched with one of them.
+ */
+static void out_of_step(struct haproxy_sock *s, const char *a, size_t len)
+{
+	char line[80], why[200];
+	const char *p = a, *end = a + len, *q;
+	int n = 0;
+
+	answer_line(a, (size_t)((q = memmem(a, len, PROMPT_END, 3)) != NULL ? q - a : 0),
+	    line, sizeof(line));
+	for (; (q = memmem(p, (size_t)(end - p), PROMPT_END, 3)) != NULL; p = q + 3)
+		n++;
+	snprintf(why, sizeof(why), "sent %d answer%s to no command (first: \"%s\")", n,
+	    n == 1 ? "" : "s", line);
+	sock_lost(s, why, LOSS_BROKEN);
+}
+
+/*
+ * The complete answers in s->in, each for the oldest command; only bytes
+ * not searched before are searched for the prompt. 0, or -1 when the
+ * connection was closed meanwhile.
+ */
+static int sock_answers(struct haproxy_sock *s)
+{
+	size_t start = 0, from = s->scan;
+	int answered = 0;
+
+	/* Answers end with "\n> "; everything before is the answer text. */
+	for (;;) {
+		char *end = memmem(s->in + from, s->inlen - from, PROMPT_END, 3);
+
+		if (end == NULL)
+			break;
+		if (s->head == NULL || s->head == s->unsent) {
+			out_of_step(s, s->in + start, s->inlen - start);
+			return -1;
+		}
+		if (on_answer(s, s->in + start, (size_t)(end - (s->in + start))) == -1)
+			return -1;
+		answered = 1;
+		start = from = (size_t)(end - s->in) + 3;
+	}
+	if (start > 0) {
+		memmove(s->in, s->in + start, s->inlen - start);
+		s->inlen -= start;
+	}
+	/* A prompt split across two reads starts in the last two bytes. */
+	s->scan = s->inlen >= 2 ? s->inlen - 2 : 0;
+	if (answered) {
+		/* Progress: the next command's clock starts now. */
+		if (s->head != NULL)
+			ev_timer_again(s->h->loop, &s->deadline);
+		else
+			ev_timer_stop(s->h->loop, &s->deadline);
+	}
+	return 0;
 }
 
 static void on_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct haproxy_sock *s = w->data;
-	size_t start = 0;
+	char why[96];
 
 	(void)loop;
 	(void)revents;
-	for (;;) {
-		ssize_t r;
+	if (s->in == NULL && (s->in = malloc(HAPROXY_ANSWER_MAX)) == NULL) {
+		sock_lost(s, "out of memory", LOSS_GONE);
+		return;
+	}
+	/* A bounded number of reads: a peer that never stops does not hold the loop. */
+	for (int i = 0; i < READS_PER_WAKEUP; i++) {
+		size_t room = HAPROXY_ANSWER_MAX - s->inlen;
+		ssize_t r = read(s->fd, s->in + s->inlen, room);
 
-		if (s->incap - s->inlen < READ_CHUNK) {
-			char *n = realloc(s->in, s->inlen + READ_CHUNK);
-
-			if (n == NULL) {
-				sock_lost(s, "out of memory", -1);
-				return;
-			}
-			s->in = n;
-			s->incap = s->inlen + READ_CHUNK;
-		}
-		r = read(s->fd, s->in + s->inlen, s->incap - s->inlen);
 		if (r == 0) {
-			sock_lost(s, "connection closed by HAProxy", -1);
+			sock_lost(s, "connection closed by HAProxy", LOSS_GONE);
 			return;
 		}
 		if (r == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
-			sock_lost(s, strerror(errno), -1);
+			sock_lost(s, strerror(errno), LOSS_GONE);
 			return;
 		}
 		s->inlen += (size_t)r;
-		if ((size_t)r < READ_CHUNK)
+		if (sock_answers(s) == -1)
+			return;
+		if (s->inlen == HAPROXY_ANSWER_MAX) {
+			snprintf(why, sizeof(why), "sent %d bytes without a prompt (an answer is "
+			    "limited to that)", HAPROXY_ANSWER_MAX);
+			sock_lost(s, why, LOSS_BROKEN);
+			return;
+		}
+		if ((size_t)r < room)
 			break;
-	}
-	/* Answers end with "\n> "; everything before is the answer text. */
-	for (;;) {
-		char *end = memmem(s->in + start, s->inlen - start, PROMPT_END, 3);
-		enum sock_state before = s->state;
-
-		if (end == NULL)
-			break;
-		on_answer(s, s->in + start, (size_t)(end - (s->in + start)));
-		if (s->state != before || s->fd == -1)
-			return;		/* the connection was dropped meanwhile */
-		start = (size_t)(end - s->in) + 3;
-	}
-	if (start > 0) {
-		memmove(s->in, s->in + start, s->inlen - start);
-		s->inlen -= start;
 	}
 	if (s->h->serial)
 		sock_flush(s);
@@ -876,13 +1050,30 @@ static void on_write(struct ev_loop *loop, ev_io *w, int revents)
 		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &el) == -1)
 			e = errno;
 		if (e != 0) {
-			sock_lost(s, strerror(e), -1);
+			sock_lost(s, strerror(e), LOSS_GONE);
 			return;
 		}
 		sock_up(s);
 		return;
 	}
 	sock_flush(s);
+}
+
+/* The oldest command (or the connect) ran out of time: the peer is not a working HAProxy. */
+static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct haproxy_sock *s = w->data;
+	char why[96];
+
+	(void)loop;
+	(void)revents;
+	if (s->state == SOCK_CONNECTING)
+		snprintf(why, sizeof(why), "did not accept the connection within %.0f s",
+		    HAPROXY_ANSWER_TIMEOUT);
+	else
+		snprintf(why, sizeof(why), "did not answer \"%s\" within %.0f s",
+		    cmd_name(s->head), HAPROXY_ANSWER_TIMEOUT);
+	sock_lost(s, why, LOSS_BROKEN);
 }
 
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -933,6 +1124,7 @@ static void sock_free(struct haproxy_sock *s)
 	ev_io_stop(h->loop, &s->rio);
 	ev_io_stop(h->loop, &s->wio);
 	ev_timer_stop(h->loop, &s->timer);
+	ev_timer_stop(h->loop, &s->deadline);
 	if (s->fd != -1)
 		close(s->fd);
 	cmd_free_all(s);
@@ -997,7 +1189,9 @@ static struct haproxy_sock *sock_get(struct haproxy *h, const char *path)
 	ev_init(&s->rio, on_read);
 	ev_init(&s->wio, on_write);
 	ev_init(&s->timer, on_timer);
-	s->rio.data = s->wio.data = s->timer.data = s;
+	ev_init(&s->deadline, on_deadline);
+	s->deadline.repeat = HAPROXY_ANSWER_TIMEOUT;
+	s->rio.data = s->wio.data = s->timer.data = s->deadline.data = s;
 	*tail = s;
 	return s;
 }
@@ -1284,6 +1478,11 @@ int haproxy_busy(const struct haproxy *h)
 			n += s->pending;
 	}
 	return n;
+}
+
+int haproxy_failed(const struct haproxy *h)
+{
+	return h != NULL ? h->failed : 0;
 }
 
 int haproxy_count(const struct haproxy *h)

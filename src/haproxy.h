@@ -12,6 +12,9 @@
  * .ocsp file gets its staple through "set ssl cert <crt>.ocsp" + "commit".
  * A lost connection (or a HAProxy process that reports it is stopping) is
  * reconnected with backoff and every staple of its certificates pushed again.
+ * Whatever the peer sends, it gets error lines and nothing else: answers
+ * are bounded and time-limited, an answer to no command closes the
+ * connection (see HAPROXY_ANSWER_TIMEOUT), certificate names are escaped.
  * Each push's outcome is counted once in metrics (updated, committed, failed).
  * A socket that does not exist yet is not an error: HAProxy may start later.
  */
@@ -28,6 +31,23 @@
 #define HAPROXY_BACKOFF_MAX	30.0	/* reconnect delays double up to this (s) */
 #define HAPROXY_PROBE_EVERY	10.0	/* default "show info" period on an idle connection (s) */
 #define HAPROXY_CLI_TIMEOUT	"1d"	/* "set timeout cli" value: never drop us */
+/*
+ * What a socket peer may cost us (issue 11): the oldest unanswered command
+ * (or a connect in progress) must be done within HAPROXY_ANSWER_TIMEOUT, and
+ * an answer must end with a prompt within HAPROXY_ANSWER_MAX bytes (a real
+ * HAProxy answers each of our commands in a few ms and a few KiB); otherwise
+ * the connection is closed, reported once, its unanswered pushes counted as
+ * failed, and it is reconnected with backoff. The backoff is not reset by a
+ * connect, only once a connection has proven itself: answered "show info"
+ * as a running HAProxy (a Pid, not stopping) and stayed up
+ * HAPROXY_PROVEN_AFTER. So a peer that accepts and then closes, never
+ * answers, floods answers or always says "Stopping: 1" is retried at most
+ * once per 30 s once the backoff has grown.
+ */
+#define HAPROXY_ANSWER_TIMEOUT	5.0	/* seconds for the oldest command to be answered */
+#define HAPROXY_ANSWER_MAX	65536	/* bytes of one answer before its prompt */
+#define HAPROXY_PROVEN_AFTER	5.0	/* seconds up (after a live "show info") that reset the backoff */
+#define HAPROXY_SUCCESSOR_DELAY	0.05	/* reconnect delay after a proven process said it is stopping */
 
 /* What an answer from the admin socket means. */
 enum haproxy_answer {
@@ -55,6 +75,21 @@ struct haproxy;
  * NUL-terminated). Leading "+ " payload prompts are ignored.
  */
 enum haproxy_answer haproxy_classify(const char *answer, size_t len);
+
+/*
+ * Writes arg into out (size bytes, NUL-terminated) as one argument of a
+ * HAProxy 2.6 CLI command line, so that HAProxy reads it back as arg and
+ * nothing else. Its CLI (src/cli.c, cli_io_handler and cli_parse_request)
+ * ends a command at '\n' or at a ';' not preceded by '\', splits arguments
+ * at spaces and tabs, takes a line ending in "<<" as the start of a payload,
+ * and removes one '\' before any byte ("\\" gives '\'). So every byte but
+ * [A-Za-z0-9/._+=,:@%~-] and bytes >= 0x80 (UTF-8) gets a '\' before it.
+ * Control bytes (0x01-0x1f, 0x7f) cannot be passed: '\' before a newline
+ * joins two lines, a '\r' before the end of a line is dropped; an empty arg
+ * is no argument. Returns the length written, or -1 with *err (the reason;
+ * the caller names the certificate). Pure: unit tested with hostile names.
+ */
+int haproxy_quote_arg(const char *arg, char *out, size_t size, char **err);
 
 /*
  * If path is dir itself or lies under it, returns the rest of path after dir
@@ -121,6 +156,14 @@ void haproxy_push(struct haproxy *h, const char *certpath,
 
 /* Pushes written or queued but not answered yet, plus sockets still connecting. */
 int haproxy_busy(const struct haproxy *h);
+
+/*
+ * --one-off: sockets given up after they accepted the connection (closed,
+ * not answering in time, out of step) or that did not complete a connect;
+ * main then exits 1. A socket that is absent or refuses is not counted:
+ * HAProxy may simply not run.
+ */
+int haproxy_failed(const struct haproxy *h);
 
 /* Number of distinct sockets mapped. */
 int haproxy_count(const struct haproxy *h);

@@ -315,7 +315,7 @@ int main(int argc, char **argv)
 	uint64_t wd_usec;
 	uid_t uid = 0;
 	gid_t gid = 0;
-	int known, stapled, rc = 2;
+	int known, stapled, n, rc = 2;
 
 	if (argc > 1 && strcmp(argv[1], "status") == 0)
 		return status_command(argc - 1, argv + 1);
@@ -428,6 +428,11 @@ int main(int argc, char **argv)
 		rc = known > 0 && stapled == known ? 0 : 1;
 		if (known == 0)
 			log_err("no certificate files found");
+		/* A socket that took the connection and then failed us: its HAProxy lacks staples. */
+		if ((n = deliver_failed(d.deliver)) > 0) {
+			log_err("one-off: %d HAProxy admin socket%s failed (see above)", n, n == 1 ? "" : "s");
+			rc = 1;
+		}
 	} else {
 		sd_notify(0, "STOPPING=1");
 		rc = d.stopping ? 0 : 1;

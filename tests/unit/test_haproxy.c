@@ -30,6 +30,93 @@ static char tmpdir[] = "/tmp/test_haproxy.XXXXXX";
 /* snprintf that must fit. */
 #define FMT(buf, ...) assert_true(snprintf(buf, sizeof(buf), __VA_ARGS__) < (int)sizeof(buf))
 
+/* ================================================================ quote_arg */
+
+/*
+ * The HAProxy 2.6 CLI's reading of one line, as src/cli.c does it: the
+ * command ends at the first ';' not escaped by '\\' (returns 0 if any is
+ * left over), a line ending in "<<" starts a payload (returns 0), words split
+ * at unescaped blanks, one '\\' dropped before any byte. Fills w (at most
+ * max words) and returns their number.
+ */
+static int cli_split(const char *line, char w[][1024], int max)
+{
+	size_t len = strlen(line), i;
+	int n = 0;
+
+	for (i = 0; i < len; i++) {
+		if (line[i] == '\\')
+			i++;
+		else if (line[i] == ';')
+			return 0;
+	}
+	if (len >= 2 && strcmp(line + len - 2, "<<") == 0)
+		return 0;
+	for (i = 0; i < len && n < max;) {
+		size_t o = 0;
+
+		while (line[i] == ' ' || line[i] == '\t')
+			i++;
+		if (line[i] == '\0')
+			break;
+		while (line[i] != '\0' && line[i] != ' ' && line[i] != '\t' && o + 1 < 1024) {
+			if (line[i] == '\\' && line[i + 1] != '\0')
+				i++;
+			w[n][o++] = line[i++];
+		}
+		w[n++][o] = '\0';
+	}
+	return n;
+}
+
+static void test_quote_arg(void **state)
+{
+	const char *hostile[] = {
+		"/x/x;shutdown frontend plain;y.pem", "/x/a b.pem", "/x/tab\\t.pem",
+		"/x/back\\slash.pem", "/x/trail\\", "/x/lt<<.pem", "/x/end<<", "/x/<<",
+		"/x/\\;shutdown frontend plain", "/x/\"quoted\" 'single'.pem", "/x/#hash.pem",
+		"/x/caf\xc3\xa9.pem", "/x/$(id)`id`|&*?!.pem", "plain.pem",
+	};
+	char out[1024], line[1200], w[8][1024];
+	char *err = NULL;
+	int n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		n = haproxy_quote_arg(hostile[i], out, sizeof(out), &err);
+		assert_true(n > 0);
+		assert_int_equal((size_t)n, strlen(out));
+		FMT(line, "commit ssl cert %s", out);
+		assert_int_equal(cli_split(line, w, 8), 4);
+		assert_string_equal(w[3], hostile[i]);
+		FMT(line, "set ssl cert %s.ocsp <<", out);
+		/* The payload marker of this line is the last word, not part of the name. */
+		assert_int_equal(cli_split(line, w, 8), 0);
+		line[strlen(line) - 3] = '\0';
+		assert_int_equal(cli_split(line, w, 8), 4);
+		assert_non_null(strstr(w[3], ".ocsp"));
+		assert_int_equal(strncmp(w[3], hostile[i], strlen(hostile[i])), 0);
+	}
+	assert_int_equal(haproxy_quote_arg("/x/a b;c\\d<e", out, sizeof(out), &err), 16);
+	assert_string_equal(out, "/x/a\\ b\\;c\\\\d\\<e");
+	assert_int_equal(haproxy_quote_arg("/srv/www-1/a_b.c+d=e,f:g@h%i~j.pem", out, sizeof(out), &err), 34);
+
+	/* What the CLI cannot take: refused, with the reason. */
+	const char *refused[] = { "/x/new\nline.pem", "/x/cr\r", "/x/esc\x1b[31m", "/x/del\x7f", "/x/\t", "" };
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		assert_int_equal(haproxy_quote_arg(refused[i], out, sizeof(out), &err), -1);
+		assert_non_null(err);
+		free(err);
+		err = NULL;
+	}
+	/* Too long once escaped: refused, never cut. */
+	assert_int_equal(haproxy_quote_arg("a;b", out, 4, &err), -1);
+	assert_non_null(strstr(err, "too long"));
+	free(err);
+	err = NULL;
+	assert_int_equal(haproxy_quote_arg("a;b", out, 5, NULL), 4);
+}
+
 /* ================================================================ classify */
 
 static void test_classify(void **state)
@@ -186,6 +273,7 @@ struct fake {
 	int nknown;			/* entries in known */
 	int accepts;			/* connections accepted */
 	int ocsp, set, commit, aborts;	/* commands seen */
+	int silent;			/* read everything, answer nothing */
 };
 
 static void fake_send(struct fake *f, const char *s)
@@ -201,6 +289,8 @@ static void fake_line(struct fake *f, char *line)
 {
 	char buf[1024];
 
+	if (f->silent)
+		return;
 	if (f->payload_name[0] != '\0') {
 		if (line[0] != '\0')
 			return;		/* payload line */
@@ -465,6 +555,75 @@ static void test_one_off_gives_up(void **state)
 	ev_loop_destroy(loop);
 }
 
+/*
+ * Peers that break the protocol (issue 11): answers to no command, an
+ * answer without end, no answer at all. Each closes the connection, and
+ * nothing they send is taken as the answer to a later command.
+ */
+static void test_bad_peers(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct haproxy *h;
+	struct fake f;
+	char sock[256], site[256], big[70000];
+	char *err = NULL;
+	long failed;
+	ev_tstamp t;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/bad.sock", tmpdir);
+	snprintf(site, sizeof(site), "%s/site", tmpdir);
+	mkdir(site, 0700);
+	nstaples = 0;
+	fake_listen(loop, &f, sock);
+	h = haproxy_new(loop, 0, foreach, NULL);
+	assert_int_equal(haproxy_map(h, site, sock, &err), 0);
+	haproxy_start(h);
+	RUN_UNTIL(loop, f.accepts == 1 && haproxy_busy(h) == 0);
+
+	/* Two answers nobody asked for (once "show info" is answered too): out of step,
+	 * closed, reconnected after a backoff. */
+	t = ev_time();
+	RUN_UNTIL(loop, ev_time() - t > 0.2);
+	fake_send(&f, "\n> OCSP Response updated!\n\n> ");
+	RUN_UNTIL(loop, f.cfd == -1);
+	t = ev_time();
+	RUN_UNTIL(loop, f.accepts == 2 && haproxy_busy(h) == 0);
+	assert_true(ev_time() - t >= HAPROXY_BACKOFF_MIN - 0.05);
+
+	/* An answer longer than HAPROXY_ANSWER_MAX without a prompt: cut off. */
+	memset(big, 'x', sizeof(big));
+	assert_true(write(f.cfd, big, sizeof(big)) == (ssize_t)sizeof(big));
+	RUN_UNTIL(loop, f.cfd == -1);
+	haproxy_free(h);
+	fake_close(loop, &f);
+
+	/* --one-off, a peer that never answers: given up after HAPROXY_ANSWER_TIMEOUT, push failed. */
+	fake_listen(loop, &f, sock);
+	f.silent = 1;
+	failed = pushes("failed");
+	h = haproxy_new(loop, 1, foreach, NULL);
+	assert_int_equal(haproxy_map(h, site, sock, &err), 0);
+	haproxy_start(h);
+	RUN_UNTIL(loop, f.accepts == 1 && haproxy_busy(h) == 0);	/* connected: nothing to push yet */
+	{
+		char a[256];
+
+		FMT(a, "%s/a.pem", site);
+		haproxy_push(h, a, (const unsigned char *)"AAA", 3);
+	}
+	assert_int_equal(haproxy_busy(h), 1);
+	t = ev_time();
+	RUN_UNTIL(loop, haproxy_busy(h) == 0);
+	assert_true(ev_time() - t >= HAPROXY_ANSWER_TIMEOUT - 1);
+	assert_int_equal(haproxy_failed(h), 1);
+	assert_int_equal(pushes("failed"), failed + 1);
+	haproxy_free(h);
+	fake_close(loop, &f);
+	unlink(sock);
+	ev_loop_destroy(loop);
+}
+
 static int setup(void **state)
 {
 	char *err = NULL;
@@ -487,11 +646,13 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_quote_arg),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_path_under),
 		cmocka_unit_test(test_cfg),
 		cmocka_unit_test(test_connection),
 		cmocka_unit_test(test_one_off_gives_up),
+		cmocka_unit_test(test_bad_peers),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
