@@ -13,7 +13,9 @@
 #   d.pem -> secret/d.pem, a link made by uid 65534 to a root-only bundle:
 #       not followed, an error names d.pem, no staple;
 #   e.pem -> a good bundle, a link made by root (the operator, certbot):
-#       followed, stapled, the link stays a link.
+#       followed, stapled, the link stays a link;
+#   f.pem + f.pem.ocsp a FIFO: not read (no hang), a warning names it, a
+#       fetched staple replaces it.
 . "$(dirname "$0")/../lib.sh"
 setup
 [ "$(id -u)" = 0 ] || fail "must run as root (root-only files, chown -h)"
@@ -43,6 +45,8 @@ ln -s "$S/d.pem" "$D/d.pem"
 chown -h 65534 "$D/d.pem"
 cp "$CERTS/good3.pem" "$T/e-target.pem"
 ln -s "$T/e-target.pem" "$D/e.pem"
+cp "$CERTS/good1.pem" "$D/f.pem"
+mkfifo "$D/f.pem.ocsp"
 before=$(cd "$S" && stat -c '%n %u:%g %a %s %Y' -- * && sha256sum -- *)
 
 # Every open of a file in $S while ocspd runs.
@@ -100,5 +104,10 @@ no_staple "$D/d.pem"
 check_staple "$D/e.pem"
 [ -L "$D/e.pem" ] && cmp -s "$T/e-target.pem" "$CERTS/good3.pem" || fail "e.pem: the link or its target changed"
 ok "certificate links: another user's to a root-only file refused, root's followed"
+grep -F -- "$D/f.pem.ocsp: not a regular file" "$T/ocspd.log" | grep -q warning ||
+	fail "f.pem.ocsp (a FIFO): no warning naming it"
+[ -f "$D/f.pem.ocsp" ] || fail "f.pem.ocsp: the FIFO was not replaced by a staple"
+check_staple "$D/f.pem"
+ok "a FIFO as .ocsp: named, not read, replaced"
 no_temp_files end "$D"
 pass
