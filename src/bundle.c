@@ -1,6 +1,7 @@
 /* bundle — see bundle.h. */
 #include "bundle.h"
 #include "certcache.h"
+#include "fsroot.h"
 #include "log.h"
 
 #include <errno.h>
@@ -13,60 +14,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+/* The certificate itself: a symlink is followed as fsroot's FSROOT_OWNED says. */
 int read_file(const char *path, size_t max, unsigned char **buf, size_t *len, char **err)
 {
-	struct stat st;
-	unsigned char *b = NULL;
-	size_t got = 0;
-	ssize_t n;
-	int fd, rc = -1;
-
-	/* O_NONBLOCK: a FIFO with a certificate's name must not hang the daemon. */
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) == -1) {
-		err_set(err, "%s: cannot open (%s)", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		err_set(err, "%s: cannot stat (%s)", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err_set(err, "%s: not a regular file", path);
-		goto out;
-	}
-	if (max != 0 && (size_t)st.st_size > max) {
-		err_set(err, "%s: too large (%lld bytes, limit %zu)", path, (long long)st.st_size, max);
-		goto out;
-	}
-	if ((b = malloc((size_t)st.st_size + 1)) == NULL) {
-		err_set(err, "%s: out of memory", path);
-		goto out;
-	}
-	/* Read at most st_size + 1 to notice a file growing under us. */
-	while (got <= (size_t)st.st_size) {
-		n = read(fd, b + got, (size_t)st.st_size + 1 - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			err_set(err, "%s: read failed (%s)", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got != (size_t)st.st_size) {
-		err_set(err, "%s: changed while being read", path);
-		goto out;
-	}
-	*buf = b;
-	*len = got;
-	b = NULL;
-	rc = 0;
-out:
-	free(b);
-	close(fd);
-	return rc;
+	return fsroot_read(path, FSROOT_OWNED, max, buf, len, err) == 0 ? 0 : -1;
 }
 
 void bundle_free(struct bundle *b)
@@ -243,12 +194,13 @@ static int load_issuer_file(struct bundle *b, const char *path, char **err)
 		err_set(err, "%s: path too long", path);
 		return -1;
 	}
-	if (access(ipath, F_OK) == -1) {
-		err_set(err, "%s: issuer certificate not in the bundle and no %s", path, ipath);
+	/* Beside the certificate and a regular file: never through a symlink. */
+	if ((rc = fsroot_read(ipath, FSROOT_NOFOLLOW, BUNDLE_MAX_SIZE, &buf, &len, err)) != 0) {
+		if (rc == FSROOT_MISSING)
+			err_set(err, "%s: issuer certificate not in the bundle and no %s", path, ipath);
 		return -1;
 	}
-	if (read_file(ipath, BUNDLE_MAX_SIZE, &buf, &len, err) == -1)
-		return -1;
+	rc = -1;
 	if ((certs = sk_X509_new_null()) == NULL || read_certs(ipath, buf, len, certs, &blocks, err) == -1)
 		goto out;
 	for (int i = 0; i < sk_X509_num(certs); i++) {

@@ -43,6 +43,9 @@ void bundle_free(struct bundle *b);
 /*
  * Reads a whole regular file of at most max bytes (0 = no limit) into a
  * malloc'd buffer (caller frees). 0, or -1 with *err naming path and reason.
+ * Below a configured directory it goes through real directories only, and a
+ * symlinked file only when root or the target's owner made the link
+ * (fsroot.h); <path>.issuer is never read through a symlink.
  */
 int read_file(const char *path, size_t max, unsigned char **buf, size_t *len, char **err);
 

@@ -2,6 +2,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 static int log_level = LOG_LVL_INFO;
 static int log_syslog;
 static FILE *log_file;		/* --logdir file, or NULL for stderr */
+static int log_created;		/* ocspd created log_file itself (O_EXCL): it may give it away */
+static char log_path[4096];	/* its name, for log_chown's messages */
 static int log_journal;		/* stderr is journald's stream: "<N>" prefixes, no stamps */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -53,11 +56,52 @@ static int stderr_is_journal(void)
 	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
+/*
+ * Opens the log file for appending: never through a symlink (whoever can
+ * write into the log directory must not make root append to, or later chown,
+ * another file), only a regular file with one link; *created says whether
+ * this call made it. Close-on-exec: hooks do not inherit it. Opened anew on
+ * every SIGHUP, so that a file logrotate moved away is followed by a new one.
+ */
+static FILE *open_log(const char *path, int *created, char **err)
+{
+	const int flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	*created = 1;
+	if ((fd = open(path, flags | O_CREAT | O_EXCL, 0666)) == -1 && errno == EEXIST) {
+		*created = 0;
+		fd = open(path, flags);
+	}
+	if (fd == -1 && errno == ELOOP) {
+		err_set(err, "%s: the log file is a symbolic link; not opened (it must be a regular file)", path);
+		return NULL;
+	}
+	if (fd == -1) {
+		err_set(err, "%s: cannot open log file (%s)", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		err_set(err, "%s: the log file is not a regular file with a single link; not used", path);
+		close(fd);
+		return NULL;
+	}
+	/* Writes must wait for the disk, not fail with EAGAIN. */
+	if (fcntl(fd, F_SETFL, O_APPEND) == -1 || (f = fdopen(fd, "a")) == NULL) {
+		err_set(err, "%s: cannot open log file (%s)", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	return f;
+}
+
 int log_setup(int level, int use_syslog, const char *facility, const char *logdir, char **err)
 {
 	FILE *f = NULL;
 	char path[4096];
-	int fac = -1;
+	int fac = -1, created = 0;
 
 	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
 		if (facility == NULL || strcmp(facility, facilities[i].name) == 0) {
@@ -73,12 +117,8 @@ int log_setup(int level, int use_syslog, const char *facility, const char *logdi
 			err_set(err, "%s: log directory name too long", logdir);
 			return -1;
 		}
-		/* "e": close-on-exec, hooks do not inherit the log. Opened anew on every
-		 * SIGHUP, so that a file logrotate moved away is followed by a new one. */
-		if ((f = fopen(path, "ae")) == NULL) {
-			err_set(err, "%s: cannot open log file (%s)", path, strerror(errno));
+		if ((f = open_log(path, &created, err)) == NULL)
 			return -1;
-		}
 		setvbuf(f, NULL, _IOLBF, 0);
 	}
 	pthread_mutex_lock(&log_lock);
@@ -86,6 +126,8 @@ int log_setup(int level, int use_syslog, const char *facility, const char *logdi
 	log_level = level;
 	log_syslog = use_syslog;
 	log_file = f;
+	log_created = created;
+	snprintf(log_path, sizeof(log_path), "%s", f != NULL ? path : "");
 	log_journal = f == NULL && !use_syslog && stderr_is_journal();
 	if (use_syslog)
 		openlog("ocspd", LOG_PID, fac);
@@ -95,15 +137,23 @@ int log_setup(int level, int use_syslog, const char *facility, const char *logdi
 
 int log_chown(uid_t uid, gid_t gid, char **err)
 {
-	int rc = 0;
+	struct stat st;
+	int rc = 0, foreign = 0;
 
 	pthread_mutex_lock(&log_lock);
-	if (log_file != NULL && fchown(fileno(log_file), uid, gid) == -1) {
-		err_set(err, "cannot give the log file to uid %u gid %u (%s)", (unsigned)uid,
+	/* Only a file ocspd made now is given away; one already there keeps its owner. */
+	if (log_file != NULL && !log_created) {
+		foreign = fstat(fileno(log_file), &st) == 0 && st.st_uid != uid;
+	} else if (log_file != NULL && fchown(fileno(log_file), uid, gid) == -1) {
+		err_set(err, "%s: cannot give the log file to uid %u gid %u (%s)", log_path, (unsigned)uid,
 		    (unsigned)gid, strerror(errno));
 		rc = -1;
 	}
 	pthread_mutex_unlock(&log_lock);
+	if (foreign)
+		log_warn("%s: the log file was already there, owned by uid %u; its owner is left alone "
+		    "(ocspd keeps writing to it, but cannot reopen it on SIGHUP as uid %u: "
+		    "chown it or remove it)", log_path, (unsigned)st.st_uid, (unsigned)uid);
 	return rc;
 }
 

@@ -4,7 +4,8 @@
  * One line per event: "path: what happened (why)". Lines go to stderr by
  * default, to syslog with --syslog, or to DIR/ocspd.log with --logdir. When
  * stderr is journald's stream (systemd sets JOURNAL_STREAM), lines carry a
- * "<N>" priority prefix instead of a timestamp. The level filter and the
+ * "<N>" priority prefix instead of a timestamp. The file is never opened
+ * through a symlink, and must be a regular file with a single link. The level filter and the
  * destination are set at start and again on SIGHUP (which reopens the file).
  */
 #ifndef OCSPD_LOG_H
@@ -30,7 +31,9 @@ int log_setup(int level, int use_syslog, const char *facility, const char *logdi
 
 /*
  * Gives the open --logdir file (if any) to uid/gid, so that the daemon can
- * still write and reopen it after dropping root. 0, or -1 with *err.
+ * still write and reopen it after dropping root; only when log_setup created
+ * it (a file already there, perhaps a hard link to someone else's, is never
+ * chowned: a warning says so when its owner is not uid). 0, or -1 with *err.
  */
 int log_chown(uid_t uid, gid_t gid, char **err);
 void log_close(void);

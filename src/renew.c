@@ -446,7 +446,7 @@ static char *serial_text(const ASN1_INTEGER *serial)
 static void parse_run(void *arg)
 {
 	struct job *j = arg;
-	char spath[4096];
+	char *serr = NULL;
 	int rc;
 
 	if ((rc = bundle_load(j->path, &j->b, &j->err)) != 0) {
@@ -459,8 +459,12 @@ static void parse_run(void *arg)
 		return;
 	if (ocsp_request(j->b->leaf, j->b->issuer, &j->id, &j->req, &j->req_len, &j->err) == -1)
 		return;
-	if (store_staple_path(j->path, spath, sizeof(spath)) == -1 ||
-	    read_file(spath, FETCH_MAX_BODY, &j->disk, &j->disk_len, NULL) == -1 || j->disk_len == 0)
+	/* One that cannot be read (a symlink planted as the staple) is named, then replaced. */
+	if (store_read(j->path, FETCH_MAX_BODY, &j->disk, &j->disk_len, &serr) == -1) {
+		log_warn("%s; a fetched staple will replace it", serr);
+		free(serr);
+	}
+	if (j->disk_len == 0)
 		return;
 	j->verified = ocsp_verify(j->disk, j->disk_len, j->id, j->b->issuer, NULL, 0, j->now,
 	    &j->res, &j->verr) == 0;

@@ -1,25 +1,41 @@
 /* store — see store.h. */
 #include "store.h"
+#include "fsroot.h"
 #include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#define STORE_MAX_DIRS	64	/* directories open at once in a commit; more wait for the next one */
 
 struct put {
 	char *certpath;			/* the certificate */
 	char target[4096];		/* <certpath>.ocsp */
-	char tmp[4096];			/* temporary file, "" until written */
+	const char *base;		/* its name in target, once its directory is open */
+	char tmp[NAME_MAX + 1];		/* temporary file's name in that directory, "" until written */
+	int dir;			/* its index in store.dirs, -1 when err says why not */
+	char *err;			/* why its directory could not be opened, owned */
 	unsigned char *der;		/* bytes to write, owned */
 	size_t len;			/* their length, 0 empties the staple */
 	store_done_fn *done;		/* caller's callback */
 	void *arg;			/* its argument */
 	struct put *next;		/* in the queue */
+};
+
+struct sdir {
+	char *path;			/* the directory as named by the targets, owned */
+	int fd;				/* opened through fsroot: real directories only */
+	dev_t dev;			/* its file system */
+	int written;			/* a temporary file was written in it */
+	int renamed;			/* a staple was renamed in it */
 };
 
 struct store {
@@ -28,6 +44,8 @@ struct store {
 	struct put *queue;		/* writes waiting for the next commit */
 	struct put **tail;		/* where the next one goes */
 	int pending;			/* queued or being committed */
+	struct sdir dirs[STORE_MAX_DIRS];	/* directories of the commit running */
+	int ndirs;			/* entries used in dirs[] */
 };
 
 int store_staple_path(const char *certpath, char *buf, size_t len)
@@ -35,29 +53,74 @@ int store_staple_path(const char *certpath, char *buf, size_t len)
 	return snprintf(buf, len, "%s.ocsp", certpath) < (int)len ? 0 : -1;
 }
 
-/* Writes p->der to a new temporary file next to the target (not yet flushed). 0, or -1 with *err. */
-static int write_tmp(struct put *p, char **err)
+int store_read(const char *certpath, size_t max, unsigned char **buf, size_t *len, char **err)
 {
-	char dir[4096], base[4096];
-	size_t off = 0;
-	ssize_t n;
-	int fd;
+	char path[4096];
+	int rc;
 
-	snprintf(dir, sizeof(dir), "%s", p->target);
-	snprintf(base, sizeof(base), "%s", p->target);
-	if (snprintf(p->tmp, sizeof(p->tmp), "%s/.%s" STORE_TMP_MARK "XXXXXX",
-	    dirname(dir), basename(base)) >= (int)sizeof(p->tmp)) {
-		err_set(err, "%s: path too long", p->target);
-		p->tmp[0] = '\0';
+	*buf = NULL;
+	*len = 0;
+	if (store_staple_path(certpath, path, sizeof(path)) == -1) {
+		err_set(err, "%s: path too long", certpath);
 		return -1;
 	}
-	if ((fd = mkostemp(p->tmp, O_CLOEXEC)) == -1) {
+	/* Only a regular file of ours: a symlink planted as the staple is never read. */
+	rc = fsroot_read(path, FSROOT_NOFOLLOW, max, buf, len, err);
+	if (rc == FSROOT_MISSING) {
+		free(err != NULL ? *err : NULL);
+		if (err != NULL)
+			*err = NULL;
+		return 0;
+	}
+	return rc;
+}
+
+/* A name no one can guess, so that nobody can plant a file or link under it first. */
+static void tmp_name(struct put *p)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char rnd[8];
+	char suffix[sizeof(rnd) + 1];
+	static unsigned counter;
+
+	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
+		unsigned long long x = (unsigned long long)getpid() << 32 ^ (unsigned long long)time(NULL) ^ ++counter;
+
+		memcpy(rnd, &x, sizeof(rnd));
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		suffix[i] = abc[rnd[i] % (sizeof(abc) - 1)];
+	suffix[sizeof(rnd)] = '\0';
+	if (snprintf(p->tmp, sizeof(p->tmp), ".%s" STORE_TMP_MARK "%s", p->base, suffix) >= (int)sizeof(p->tmp))
+		p->tmp[0] = '\0';
+}
+
+/*
+ * Writes p->der to a new temporary file in the target's directory, created
+ * with O_EXCL | O_NOFOLLOW under a random name (not yet flushed). 0, or -1
+ * with *err.
+ */
+static int write_tmp(struct put *p, int dfd, char **err)
+{
+	size_t off = 0;
+	ssize_t n;
+	int fd = -1, tries = 0;
+
+	do {
+		tmp_name(p);
+		if (p->tmp[0] == '\0') {
+			err_set(err, "%s: name too long for a temporary file", p->target);
+			return -1;
+		}
+		fd = openat(dfd, p->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	} while (fd == -1 && errno == EEXIST && ++tries < 16);
+	if (fd == -1) {
 		err_set(err, "%s: cannot create a temporary file (%s)", p->target, strerror(errno));
 		p->tmp[0] = '\0';
 		return -1;
 	}
 	if (fchmod(fd, 0644) == -1) {
-		err_set(err, "%s: cannot set permissions (%s)", p->tmp, strerror(errno));
+		err_set(err, "%s: cannot set permissions (%s)", p->target, strerror(errno));
 		goto fail;
 	}
 	while (off < p->len) {
@@ -79,7 +142,7 @@ static int write_tmp(struct put *p, char **err)
 fail:
 	if (fd != -1)
 		close(fd);
-	unlink(p->tmp);
+	unlinkat(dfd, p->tmp, 0);
 	p->tmp[0] = '\0';
 	return -1;
 }
@@ -89,89 +152,124 @@ static void put_free(struct put *p)
 	if (p == NULL)
 		return;
 	free(p->certpath);
+	free(p->err);
 	free(p->der);
 	free(p);
 }
 
-/* fsync(2) on the directory holding path, so that the rename itself is durable. */
-static void sync_dir(const char *path)
+/*
+ * Finds or opens the directory of p's target for this commit: sets p->dir
+ * (or p->err). 0, or -1 when the table is full and p must wait.
+ */
+static int put_dir(struct store *s, struct put *p)
 {
-	char dir[4096];
-	int fd;
+	const char *slash = strrchr(p->target, '/');
+	size_t dl = slash != NULL ? (size_t)(slash - p->target) : 0;
+	struct sdir *d;
+	struct stat st;
+	int i, configured, fd;
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return;
-	fsync(fd);
-	close(fd);
+	/* Writes come in runs of one directory: try the last one first. */
+	for (i = s->ndirs - 1; i >= 0; i--) {
+		d = &s->dirs[i];
+		if (strlen(d->path) == dl && strncmp(d->path, p->target, dl) == 0) {
+			p->dir = i;
+			p->base = slash != NULL ? slash + 1 : p->target;
+			return 0;
+		}
+	}
+	if (s->ndirs == STORE_MAX_DIRS)
+		return -1;
+	p->dir = -1;
+	if ((fd = fsroot_open_dir(p->target, &p->base, &configured, &p->err)) == -1)
+		return 0;
+	d = &s->dirs[s->ndirs];
+	memset(d, 0, sizeof(*d));
+	if ((d->path = strndup(p->target, dl)) == NULL) {
+		close(fd);
+		err_set(&p->err, "%s: out of memory", p->target);
+		return 0;
+	}
+	d->fd = fd;
+	d->dev = fstat(fd, &st) == 0 ? st.st_dev : 0;
+	p->dir = s->ndirs++;
+	return 0;
+}
+
+/* Reports p's failure once; p is then left out of the rest of the commit. */
+static void put_failed(struct put *p, char *err)
+{
+	p->done(p->arg, p->certpath, err);
+	p->done = NULL;
 }
 
 /*
  * The batch: write every temporary file, flush them all to disk with one
  * syncfs(2) per file system, then rename each over its target, then flush
- * the directories. Until the rename the old staple is untouched.
+ * the directories. Until the rename the old staple is untouched. Every step
+ * is relative to the target's directory opened once for the commit, so a
+ * directory swapped for a symlink meanwhile is never written through.
  */
 static void commit(struct store *s)
 {
-	struct put *batch = s->queue, *p, *next;
+	struct put *batch = NULL, **btail = &batch, *p, *next;
 	char *err = NULL;
-	dev_t synced[8];
-	char lastdir[4096];
-	int nsynced = 0;
+	int i, j;
 
-	s->queue = NULL;
-	s->tail = &s->queue;
-	ev_prepare_stop(s->loop, &s->commit);
+	/* Take the queued writes whose directories fit; done() may queue more, so no callbacks yet. */
+	while ((p = s->queue) != NULL && put_dir(s, p) == 0) {
+		s->queue = p->next;
+		p->next = NULL;
+		*btail = p;
+		btail = &p->next;
+	}
+	if (s->queue == NULL) {
+		s->tail = &s->queue;
+		ev_prepare_stop(s->loop, &s->commit);
+	}
 	for (p = batch; p != NULL; p = p->next) {
-		struct stat st;
-		int fd, i;
-
-		if (write_tmp(p, &err) == -1) {
-			p->done(p->arg, p->certpath, err);
-			free(err);
-			err = NULL;
-			p->done = NULL;
+		if (p->dir == -1) {
+			put_failed(p, p->err);
 			continue;
 		}
-		if (stat(p->tmp, &st) == -1)
+		if (write_tmp(p, s->dirs[p->dir].fd, &err) == -1) {
+			put_failed(p, err);
+			free(err);
+			err = NULL;
 			continue;
-		for (i = 0; i < nsynced && synced[i] != st.st_dev; i++)
+		}
+		s->dirs[p->dir].written = 1;
+	}
+	for (i = 0; i < s->ndirs; i++) {
+		for (j = 0; j < i && !(s->dirs[j].written && s->dirs[j].dev == s->dirs[i].dev); j++)
 			;
-		if (i < nsynced)
-			continue;
-		if ((fd = open(p->tmp, O_RDONLY | O_CLOEXEC)) != -1) {
-			syncfs(fd);
-			close(fd);
-		}
-		if (nsynced < (int)(sizeof(synced) / sizeof(synced[0])))
-			synced[nsynced++] = st.st_dev;
+		if (s->dirs[i].written && j == i)
+			syncfs(s->dirs[i].fd);
 	}
 	for (p = batch; p != NULL; p = p->next) {
-		if (p->done == NULL)
-			continue;
-		if (rename(p->tmp, p->target) == -1) {
-			err_set(&err, "%s: cannot replace (%s)", p->target, strerror(errno));
-			unlink(p->tmp);
-			p->done(p->arg, p->certpath, err);
-			free(err);
-			err = NULL;
-			p->done = NULL;
-		}
-	}
-	lastdir[0] = '\0';
-	for (p = batch; p != NULL; p = p->next) {
-		char dir[4096];
-		const char *d;
+		int dfd;
 
 		if (p->done == NULL)
 			continue;
-		snprintf(dir, sizeof(dir), "%s", p->target);
-		d = dirname(dir);
-		if (strcmp(d, lastdir) != 0) {
-			sync_dir(p->target);
-			snprintf(lastdir, sizeof(lastdir), "%s", d);
+		dfd = s->dirs[p->dir].fd;
+		if (renameat(dfd, p->tmp, dfd, p->base) == -1) {
+			err_set(&err, "%s: cannot replace (%s)", p->target, strerror(errno));
+			unlinkat(dfd, p->tmp, 0);
+			put_failed(p, err);
+			free(err);
+			err = NULL;
+			continue;
 		}
+		s->dirs[p->dir].renamed = 1;
 	}
+	/* So that the renames themselves are durable. */
+	for (i = 0; i < s->ndirs; i++) {
+		if (s->dirs[i].renamed)
+			fsync(s->dirs[i].fd);
+		close(s->dirs[i].fd);
+		free(s->dirs[i].path);
+	}
+	s->ndirs = 0;
 	for (p = batch; p != NULL; p = next) {
 		next = p->next;
 		s->pending--;

@@ -5,6 +5,12 @@
  * over the target) and batched: every write queued in one event-loop
  * iteration shares one flush before the renames. A crash at any instant
  * leaves the old complete file or the new complete file.
+ *
+ * Every step (create the temporary file with O_EXCL | O_NOFOLLOW under a
+ * random name, rename, flush the directory) is relative to the target's
+ * directory opened through fsroot (real directories only below a configured
+ * one), so a directory swapped for a symlink meanwhile makes an error naming
+ * it, never a file elsewhere.
  */
 #ifndef OCSPD_STORE_H
 #define OCSPD_STORE_H
@@ -36,6 +42,15 @@ void store_flush(struct store *s);
 
 /* Writes queued or being committed. */
 int store_pending(const struct store *s);
+
+/*
+ * Reads the staple on disk, <certpath>.ocsp, into a malloc'd buffer (caller
+ * frees) when it is a regular file of at most max bytes: 0 (*len 0 when there
+ * is none), or -1 with *err when it cannot be read (a symlink, a FIFO...;
+ * nothing about a symlink's target is said).
+ */
+int store_read(const char *certpath, size_t max, unsigned char **buf, size_t *len,
+    char **err);
 
 /* "<certpath>.ocsp" into buf. 0, or -1 when it does not fit. */
 int store_staple_path(const char *certpath, char *buf, size_t len);

@@ -1,11 +1,13 @@
 /* watch — see watch.h. */
 #include "watch.h"
 #include "conf.h"
+#include "fsroot.h"
 #include "log.h"
 #include "store.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -150,26 +152,41 @@ static void seen(struct watch *w, const char *path, const struct stat *st)
 }
 
 /*
- * What a wanted name is now: 1 to report (a file, or an entry that cannot be
- * read as one but must be named in an error: FIFO, device, dangling or
- * looping symlink), 0 to ignore (a directory), -1 when it is gone.
+ * What a wanted name in the directory dfd is now: 1 to report (a file, or an
+ * entry that cannot be read as one but must be named in an error: FIFO,
+ * device, dangling or looping symlink), 0 to ignore (a directory), -1 when
+ * it is gone. Only metadata: whether a symlinked file is read is bundle's
+ * decision (fsroot.h).
  */
+static int probe_at(int dfd, const char *name, struct stat *st)
+{
+	if (fstatat(dfd, name, st, 0) == 0)
+		return S_ISDIR(st->st_mode) ? 0 : 1;
+	return fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) == 0 ? 1 : -1;
+}
+
+/* probe_at for a path, its directory reached as fsroot says; -1 when that fails. */
 static int probe(const char *path, struct stat *st)
 {
-	if (stat(path, st) == 0)
-		return S_ISDIR(st->st_mode) ? 0 : 1;
-	return lstat(path, st) == 0 ? 1 : -1;
+	const char *base;
+	int dfd, configured, rc;
+
+	if ((dfd = fsroot_open_dir(path, &base, &configured, NULL)) == -1)
+		return -1;
+	rc = probe_at(dfd, base, st);
+	close(dfd);
+	return rc;
 }
 
 #define STALE_TMP_AGE 60	/* a temporary file this old (s) was left by a crash */
 
-/* Removes a temporary file of ours that an interrupted write left behind. */
-static void remove_stale_tmp(const char *path)
+/* Removes a temporary file of ours (name, in dfd) that an interrupted write left behind. */
+static void remove_stale_tmp(int dfd, const char *name, const char *path)
 {
 	struct stat st;
 
-	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime < time(NULL) - STALE_TMP_AGE &&
-	    unlink(path) == 0)
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_mtime < time(NULL) - STALE_TMP_AGE && unlinkat(dfd, name, 0) == 0)
 		log_info("%s: removed a temporary file left by an interrupted write", path);
 }
 
@@ -223,14 +240,15 @@ static int dirs_changed(struct watch *w)
 	return 0;
 }
 
-static void add_inotify(struct watch *w, const char *dir, int scanned)
+/* nofollow: a directory below a configured one, never watched through a symlink. */
+static void add_inotify(struct watch *w, const char *dir, int scanned, int nofollow)
 {
 	struct wdir *d;
 	int wd;
 
 	if (w->ifd == -1)
 		return;
-	if ((wd = inotify_add_watch(w->ifd, dir, WATCH_MASK)) == -1) {
+	if ((wd = inotify_add_watch(w->ifd, dir, WATCH_MASK | (nofollow ? IN_DONT_FOLLOW : 0))) == -1) {
 		log_warn("%s: cannot watch with inotify (%s); relying on the rescan", dir, strerror(errno));
 		w->healthy = 0;
 		return;
@@ -254,16 +272,24 @@ static void add_inotify(struct watch *w, const char *dir, int scanned)
 	remember_dir(d);
 }
 
-static void scan_dir(struct watch *w, const char *dir, int depth)
+/*
+ * Scans the directory dir, open as dfd (taken over and closed). Below the
+ * configured directory every sub-directory is opened from its parent's
+ * descriptor with O_NOFOLLOW: one swapped for a symlink is an error naming
+ * it, never a scan of its target (and never a loop).
+ */
+static void scan_dir(struct watch *w, int dfd, const char *dir, int depth)
 {
 	DIR *dp;
 	struct dirent *de;
 	char path[PATH_MAX];
 	struct stat st;
+	int sfd;
 
-	add_inotify(w, dir, 1);
-	if ((dp = opendir(dir)) == NULL) {
+	add_inotify(w, dir, 1, depth > 0);
+	if ((dp = fdopendir(dfd)) == NULL) {
 		log_err("%s: cannot read directory (%s)", dir, strerror(errno));
+		close(dfd);
 		return;
 	}
 	while ((de = readdir(dp)) != NULL) {
@@ -272,17 +298,24 @@ static void scan_dir(struct watch *w, const char *dir, int depth)
 			continue;
 		if (join_path(path, sizeof(path), dir, de->d_name) == -1)
 			continue;
-		/* Sub-directories are entered only when real (never through a symlink: no loops). */
-		if (de->d_type == DT_DIR || (de->d_type == DT_UNKNOWN && lstat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
-			if (w->c->recursive && depth < WATCH_MAX_DEPTH)
-				scan_dir(w, path, depth + 1);
+		if (de->d_type == DT_DIR || (de->d_type == DT_UNKNOWN &&
+		    fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))) {
+			if (!w->c->recursive || depth >= WATCH_MAX_DEPTH)
+				continue;
+			sfd = openat(dirfd(dp), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sfd == -1 && (errno == ELOOP || errno == ENOTDIR))
+				log_err("%s: became a symbolic link or a file while being scanned; not followed", path);
+			else if (sfd == -1)
+				log_err("%s: cannot read directory (%s)", path, strerror(errno));
+			else
+				scan_dir(w, sfd, path, depth + 1);
 			continue;
 		}
 		if (strstr(de->d_name, STORE_TMP_MARK) != NULL) {
-			remove_stale_tmp(path);
+			remove_stale_tmp(dirfd(dp), de->d_name, path);
 			continue;
 		}
-		if (name_ok(path, w->c, 1) && probe(path, &st) == 1)
+		if (name_ok(path, w->c, 1) && probe_at(dirfd(dp), de->d_name, &st) == 1)
 			seen(w, path, &st);
 	}
 	closedir(dp);
@@ -313,13 +346,18 @@ void watch_rescan(struct watch *w)
 			continue;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			scan_dir(w, p, 0);
+			int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+			if (fd == -1)
+				log_err("%s: cannot read directory (%s)", p, strerror(errno));
+			else
+				scan_dir(w, fd, p, 0);
 		} else {
 			char dir[PATH_MAX];
 			const char *slash = strrchr(p, '/');
 
 			snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - p) : 1, slash ? p : ".");
-			add_inotify(w, slash == p ? "/" : dir, 0);
+			add_inotify(w, slash == p ? "/" : dir, 0, 0);
 			if (name_ok(p, w->c, 0))
 				seen(w, p, &st);
 		}
@@ -408,6 +446,9 @@ static void on_rescan(struct ev_loop *loop, ev_timer *t, int revents)
 /* (Re)creates the inotify instance and the rescan timer for w->c. */
 static void setup(struct watch *w)
 {
+	/* The configured paths are where every file operation starts (fsroot.h). */
+	if (fsroot_set(w->c->cert_paths.v, w->c->cert_paths.n) == -1)
+		log_err("out of memory: the configured paths were not updated");
 	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->ifd == -1) {
 		log_warn("inotify unavailable (%s); rescanning every %.0fs", strerror(errno),
