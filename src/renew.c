@@ -806,6 +806,12 @@ static void on_fetched(struct cert *c, const unsigned char *body, size_t len, do
 	if (len > 0)
 		memcpy(copy, body, len);
 	j->now = now_s();
+	if (fresh_until > 0 && log_enabled(LOG_LVL_DEBUG)) {
+		char until[32];
+
+		ocsp_fmt_time(fresh_until, until, sizeof(until));
+		log_debug("%s: %s: HTTP cache headers say fresh until %s", c->path, c->urls[c->url_idx], until);
+	}
 	if (c->nonce_req != NULL) {
 		if ((j->req = malloc(c->nonce_req_len)) == NULL) {
 			free(copy);
