@@ -433,7 +433,7 @@ static enum conf_result load(struct conf *c, int argc, char **argv, char **err)
 	}
 	/* Below the per-certificate floor it would mean nothing; above a year a revocation goes unseen. */
 	if (c->maximum_interval < CONF_MAX_INTERVAL_MIN || c->maximum_interval > CONF_MAX_INTERVAL_MAX) {
-		err_set(err, "maximum-interval: %g is out of range (%g to %g seconds)", c->maximum_interval,
+		err_set(err, "maximum-interval: %.15g is out of range (%.0f to %.0f seconds)", c->maximum_interval,
 		    CONF_MAX_INTERVAL_MIN, CONF_MAX_INTERVAL_MAX);
 		return CONF_ERROR;
 	}
