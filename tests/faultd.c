@@ -88,6 +88,7 @@ enum fault {
 	F_FOREVER,	/* good, nextUpdate 9999-12-31 */
 	F_CONFLICT,	/* a good and a revoked SingleResponse for the requested CertID */
 	F_REVOKED_MULTI, /* revoked for the requested CertID, good for two others */
+	F_BIGHEAD,	/* a good response after 1 MB of response headers */
 	F_COUNT
 };
 
@@ -136,6 +137,7 @@ static const struct {
 	[F_FOREVER] = { "forever", "good, nextUpdate in year 9999" },
 	[F_CONFLICT] = { "conflict", "good and revoked SingleResponse for the CertID" },
 	[F_REVOKED_MULTI] = { "revoked-multi", "revoked for the CertID, good for 2 others" },
+	[F_BIGHEAD] = { "bighead", "good response after 1 MB of headers" },
 };
 
 struct signer {
@@ -796,6 +798,25 @@ static void serve_one(int fd, const struct pki *p, int forced, int validity)
 		der = ocsp_answer(p, F_GOOD, req, validity, &len);
 		send_body(fd, 200, "OK", "text/plain", der, len);
 		break;
+	case F_BIGHEAD: {
+		static const char line[] = "X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+		static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: application/ocsp-response\r\n";
+
+		der = ocsp_answer(p, F_GOOD, req, validity, &len);
+		if (write_all(fd, head, sizeof(head) - 1) == -1)
+			break;
+		for (i = 0; i < 1024 * 1024 / (int)(sizeof(line) - 1); i++)
+			if (write_all(fd, line, sizeof(line) - 1) == -1)
+				goto done;
+		{
+			char tail[128];
+			int tn = snprintf(tail, sizeof(tail), "Content-Length: %zu\r\nConnection: close\r\n\r\n", len);
+
+			if (write_all(fd, tail, (size_t)tn) == 0)
+				write_all(fd, der, len);
+		}
+		break;
+	}
 	case F_AGED: {
 		char cc[128];
 

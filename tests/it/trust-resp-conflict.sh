@@ -11,6 +11,8 @@
 #     (the old code replaced it and exited 0); the revoked one empties it.
 #  3. daemon mode: the conflict is a failed renewal with a retry, the staple
 #     stays.
+#  4. a responder sending 1 MB of response headers: refused after 32 KiB
+#     (faultd "bighead"), exit 1 with the reason, no staple.
 . "$(dirname "$0")/../lib.sh"
 setup
 
@@ -20,7 +22,7 @@ FPORT=$(free_port)
 BASE=http://127.0.0.1:$FPORT
 site=$T/site
 mkdir -p "$site"
-for m in conflict revoked-multi; do
+for m in conflict revoked-multi bighead; do
 	"$FAULTD" leaf "$CA/inter.pem" "$CA/inter.key" "$CA/leaf.key" "$site/$m.pem" "$BASE/$m" ||
 		fail "faultd leaf $m"
 done
@@ -28,7 +30,7 @@ OPTS="--ca-file $CA/root.pem --timeout 5"
 
 # ---- 1. from nothing
 start_faultd "$FPORT"
-for m in conflict revoked-multi; do
+for m in conflict revoked-multi bighead; do
 	run_ocspd "$T/a-$m.log" --one-off $OPTS "$site/$m.pem"
 	[ "$RC" = 1 ] || fail "$m: one-off exit $RC, expected 1"
 	no_staple "$site/$m.pem"
@@ -37,7 +39,9 @@ grep -qF "$site/conflict.pem: $BASE/conflict: conflicting SingleResponses for th
 	"$T/a-conflict.log" || fail "conflict: no error line with the reason: $(grep conflict.pem "$T/a-conflict.log")"
 grep -q "revoked-multi.pem: certificate revoked" "$T/a-revoked-multi.log" ||
 	fail "revoked-multi: not reported as revoked: $(cat "$T/a-revoked-multi.log")"
-ok "from nothing: conflict refused with its reason, revoked-multi taken as revoked; no staple"
+grep -qF "$site/bighead.pem: $BASE/bighead: response headers larger than 32768 bytes" "$T/a-bighead.log" ||
+	fail "bighead: no error line with the reason: $(grep bighead.pem "$T/a-bighead.log")"
+ok "from nothing: conflict refused with its reason, revoked-multi taken as revoked, 1 MB of headers refused; no staple"
 stop_pid "$FAULTD_PID"
 
 # ---- 2. over good staples
@@ -45,6 +49,7 @@ start_faultd "$FPORT" -m good
 run_ocspd "$T/b1.log" --one-off $OPTS "$site"
 [ "$RC" = 0 ] || fail "one-off against a good responder: exit $RC"
 mkdir -p "$T/saved"
+rm -f "$site/bighead.pem"
 for m in conflict revoked-multi; do
 	check_staple "$site/$m.pem"
 	cp "$site/$m.pem.ocsp" "$T/saved/"
