@@ -41,6 +41,7 @@ static const struct opt opts[] = {
 	{ "file-extensions", 0, OPT_LIST, F(extensions), "LIST", "extensions that count as certificates (default: crt,pem,cer)", 0 },
 	{ "refresh-interval", 'r', OPT_SECONDS, F(refresh_interval), "S", "rescan the paths every S seconds as a fallback to inotify (default: 10)", 0 },
 	{ "minimum-validity", 0, OPT_SECONDS, F(minimum_validity), "S", "renew at the latest S seconds before nextUpdate (default: 7200)", 0 },
+	{ "maximum-interval", 0, OPT_SECONDS, F(maximum_interval), "S", "ask the responder again within S seconds whatever nextUpdate says, 10..31536000 (default: 86400)", 0 },
 	{ "renewal-threads", 't', OPT_INT, F(threads), "N", "worker threads that parse and verify, 0 = none (default: 2)", 0 },
 	{ "no-recycle", 0, OPT_FLAG, F(no_recycle), NULL, "fetch anew even when an existing staple is still good", 0 },
 	{ "haproxy-sockets", 's', OPT_LIST, F(haproxy_sockets), "DIR=SOCKET", "push staples of certificates under DIR to this HAProxy admin socket (repeatable)", 0 },
@@ -118,6 +119,7 @@ static void conf_defaults(struct conf *c)
 	strlist_add_split(&c->extensions, "crt,pem,cer");
 	c->refresh_interval = 10;
 	c->minimum_validity = 7200;
+	c->maximum_interval = 86400;
 	c->threads = 2;
 	c->connect_timeout = 5;
 	c->timeout = 15;
@@ -428,6 +430,12 @@ static enum conf_result load(struct conf *c, int argc, char **argv, char **err)
 
 		while (n > 1 && p[n - 1] == '/')
 			p[--n] = '\0';
+	}
+	/* Below the per-certificate floor it would mean nothing; above a year a revocation goes unseen. */
+	if (c->maximum_interval < CONF_MAX_INTERVAL_MIN || c->maximum_interval > CONF_MAX_INTERVAL_MAX) {
+		err_set(err, "maximum-interval: %.15g is out of range (%.0f to %.0f seconds)", c->maximum_interval,
+		    CONF_MAX_INTERVAL_MIN, CONF_MAX_INTERVAL_MAX);
+		return CONF_ERROR;
 	}
 	if (c->extensions.n == 0) {
 		err_set(err, "file-extensions: the list is empty");

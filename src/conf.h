@@ -23,6 +23,7 @@ struct conf {
 	struct strlist extensions;	/* file extensions that count as certificates */
 	double refresh_interval;	/* seconds between fallback rescans */
 	double minimum_validity;	/* renew at least this long before nextUpdate */
+	double maximum_interval;	/* ask again at least this often, whatever nextUpdate says */
 	int threads;			/* worker threads for parse and verify */
 	int no_recycle;			/* ignore existing staples at start */
 	struct strlist haproxy_sockets;	/* "DIR=SOCKET" admin socket mappings */
@@ -47,6 +48,9 @@ struct conf {
 	char *syslog_facility;		/* syslog facility name, NULL = daemon */
 	char *logdir;			/* log to DIR/ocspd.log */
 };
+
+#define CONF_MAX_INTERVAL_MIN	10.0		/* maximum-interval range (s): the fetch floor ... */
+#define CONF_MAX_INTERVAL_MAX	31536000.0	/* ... to a year */
 
 enum conf_result {
 	CONF_OK = 0,		/* run */

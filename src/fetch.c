@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <uthash.h>
@@ -45,6 +47,12 @@ struct xfer {
 	unsigned char *body;		/* response body so far */
 	size_t body_len;		/* bytes in body */
 	int too_big;			/* body passed FETCH_MAX_BODY */
+	size_t head_len;		/* response header bytes so far */
+	int head_too_big;		/* headers passed FETCH_MAX_HEAD */
+	double max_age;			/* Cache-Control max-age, -1 = none */
+	double age;			/* Age header, 0 = none */
+	double expires;			/* Expires, 0 = none or unreadable */
+	double date;			/* Date, 0 = none or unreadable */
 	struct curl_slist *hdrs;	/* POST headers */
 	char errbuf[CURL_ERROR_SIZE];	/* curl's message */
 	fetch_done_fn *done;		/* caller's callback */
@@ -75,6 +83,112 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	x->body = b;
 	x->body_len += len;
 	return len;
+}
+
+/* Clears what was learnt from the headers (a new attempt, or a new response after 100 Continue). */
+static void head_reset(struct xfer *x)
+{
+	x->max_age = -1;
+	x->age = 0;
+	x->expires = 0;
+	x->date = 0;
+}
+
+/* A non-negative number of seconds at p (at most 10 digits), or -1. */
+static double delta_seconds(const char *p, const char *end)
+{
+	double v = 0;
+	int n = 0;
+
+	while (p < end && *p >= '0' && *p <= '9' && n < 10) {
+		v = v * 10 + (*p++ - '0');
+		n++;
+	}
+	return n > 0 ? v : -1;
+}
+
+/* The value of header "name:" in line (len bytes) as [*v, *end), trimmed; 0 if it is not that header. */
+static int header_is(const char *line, size_t len, const char *name, const char **v, const char **end)
+{
+	size_t n = strlen(name);
+
+	if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+		return 0;
+	*v = line + n + 1;
+	*end = line + len;
+	while (*v < *end && (**v == ' ' || **v == '\t'))
+		(*v)++;
+	while (*end > *v && ((*end)[-1] == '\r' || (*end)[-1] == '\n' || (*end)[-1] == ' ' || (*end)[-1] == '\t'))
+		(*end)--;
+	return 1;
+}
+
+/* An HTTP date between v and end as seconds since the epoch, 0 when unreadable. */
+static double http_date(const char *v, const char *end)
+{
+	char buf[64];
+	time_t t;
+
+	if (end - v <= 0 || end - v >= (long)sizeof(buf))
+		return 0;
+	memcpy(buf, v, (size_t)(end - v));
+	buf[end - v] = '\0';
+	t = curl_getdate(buf, NULL);
+	return t > 0 ? (double)t : 0;
+}
+
+/*
+ * One response header line. Only the caching headers are kept; the total is
+ * capped so that a responder cannot make us buffer or parse without end
+ * (curl itself allows 100 KiB per header line).
+ */
+static size_t on_header(char *line, size_t size, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	size_t len = size * n;
+	const char *v, *end, *p;
+
+	x->head_len += len;
+	if (x->head_len > FETCH_MAX_HEAD) {
+		x->head_too_big = 1;
+		return 0;	/* aborts the transfer */
+	}
+	if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+		head_reset(x);
+	} else if (header_is(line, len, "Cache-Control", &v, &end)) {
+		/* Directives are comma-separated; no-cache / no-store mean "not fresh". */
+		for (p = v; p < end; p++) {
+			if ((p == v || p[-1] == ' ' || p[-1] == ',') && end - p >= 8 && strncasecmp(p, "max-age=", 8) == 0)
+				x->max_age = delta_seconds(p + 8, end);
+			else if ((p == v || p[-1] == ' ' || p[-1] == ',') && end - p >= 8 &&
+			    (strncasecmp(p, "no-cache", 8) == 0 || strncasecmp(p, "no-store", 8) == 0))
+				x->max_age = 0;
+		}
+	} else if (header_is(line, len, "Age", &v, &end)) {
+		double a = delta_seconds(v, end);
+
+		x->age = a > 0 ? a : 0;
+	} else if (header_is(line, len, "Expires", &v, &end)) {
+		x->expires = http_date(v, end);
+	} else if (header_is(line, len, "Date", &v, &end)) {
+		x->date = http_date(v, end);
+	}
+	return len;
+}
+
+/* When the answer of x stops being fresh by its headers (RFC 9111 4.2), received at now; 0 = unknown. */
+static double fresh_until(const struct xfer *x, double now)
+{
+	double life;
+
+	if (x->max_age >= 0)
+		life = x->max_age;
+	else if (x->expires > 0)
+		life = x->expires - (x->date > 0 ? x->date : now);
+	else
+		return 0;
+	life -= x->age;
+	return life > 0 ? now + life : 0;
 }
 
 /* base64 of the request, then percent-encoded, appended to url (RFC 5019 GET). */
@@ -139,6 +253,9 @@ static int xfer_prepare(struct xfer *x, int try_get)
 	x->is_get = gurl != NULL;
 	x->body_len = 0;
 	x->too_big = 0;
+	x->head_len = 0;
+	x->head_too_big = 0;
+	head_reset(x);
 	x->errbuf[0] = '\0';
 	curl_easy_setopt(e, CURLOPT_URL, gurl != NULL ? gurl : x->url);
 	free(gurl);
@@ -152,6 +269,8 @@ static int xfer_prepare(struct xfer *x, int try_get)
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(f->connect_timeout * 1000));
@@ -185,7 +304,10 @@ static void check_done(struct fetch *f)
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
 		if (curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &usec) == CURLE_OK)
 			metrics_fetch_latency(usec / 1e6);
-		if (x->too_big || m->data.result == CURLE_FILESIZE_EXCEEDED) {
+		if (x->head_too_big) {
+			snprintf(why, sizeof(why), "response headers larger than %d bytes", FETCH_MAX_HEAD);
+			err = why;
+		} else if (x->too_big || m->data.result == CURLE_FILESIZE_EXCEEDED) {
 			snprintf(why, sizeof(why), "response body larger than %d bytes", FETCH_MAX_BODY);
 			err = why;
 		} else if (m->data.result != CURLE_OK) {
@@ -204,7 +326,8 @@ static void check_done(struct fetch *f)
 		}
 		f->pending--;
 		x->host->active--;
-		x->done(x->arg, err ? NULL : x->body, err ? 0 : x->body_len, err);
+		x->done(x->arg, err ? NULL : x->body, err ? 0 : x->body_len,
+		    err ? 0 : fresh_until(x, (double)time(NULL)), err);
 		h = x->host;
 		xfer_free(x);
 		start_queued(f, h);
@@ -371,7 +494,7 @@ static void start_queued(struct fetch *f, struct host *h)
 		x->qnext = NULL;
 		if (activate(x) == -1) {
 			f->pending--;
-			x->done(x->arg, NULL, 0, "cannot start the transfer");
+			x->done(x->arg, NULL, 0, 0, "cannot start the transfer");
 			xfer_free(x);
 		}
 	}

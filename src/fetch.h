@@ -17,13 +17,18 @@
 
 struct fetch;
 
+#define FETCH_MAX_HEAD	(32 * 1024)	/* more response header bytes than this are refused */
+
 /*
  * Called once per fetch_start() on the loop thread. On success err is NULL and
- * body/len hold the response (borrowed: copy what you keep). On failure err
- * says why, without the URL (the caller adds it).
+ * body/len hold the response (borrowed: copy what you keep); fresh_until is
+ * when the responder's HTTP caching headers (Cache-Control max-age, else
+ * Expires; RFC 5019 6.2) say the answer stops being fresh, seconds since the
+ * epoch, 0 when they say nothing. On failure err says why, without the URL
+ * (the caller adds it).
  */
 typedef void fetch_done_fn(void *arg, const unsigned char *body, size_t len,
-    const char *err);
+    double fresh_until, const char *err);
 
 struct fetch *fetch_new(struct ev_loop *loop, double connect_timeout, double timeout);
 void fetch_free(struct fetch *f);

@@ -308,6 +308,37 @@ static int check_nonce(const unsigned char *der, size_t len, OCSP_BASICRESP *bs,
 	return r == 0 || r == -1 ? -1 : 0;
 }
 
+/*
+ * The status of id in bs. OpenSSL's OCSP_resp_find_status stops at the first
+ * SingleResponse for id; a responder (or someone replaying two of its
+ * answers) may put more than one in a response, and if they disagree about
+ * the certificate there is no telling which one is meant: such a response is
+ * refused rather than taken for its first entry. Entries that agree are
+ * fine; the first one's times are used. 0, or -1 with *err.
+ */
+static int find_status(OCSP_BASICRESP *bs, OCSP_CERTID *id, int *status, int *reason,
+    ASN1_GENERALIZEDTIME **revtime, ASN1_GENERALIZEDTIME **thisupd,
+    ASN1_GENERALIZEDTIME **nextupd, char **err)
+{
+	int i = OCSP_resp_find(bs, id, -1);
+
+	if (i < 0) {
+		err_set(err, "response does not cover this certificate (CertID mismatch)");
+		return -1;
+	}
+	*status = OCSP_single_get0_status(OCSP_resp_get0(bs, i), reason, revtime, thisupd, nextupd);
+	while ((i = OCSP_resp_find(bs, id, i)) >= 0) {
+		int st2 = OCSP_single_get0_status(OCSP_resp_get0(bs, i), NULL, NULL, NULL, NULL);
+
+		if (st2 != *status) {
+			err_set(err, "conflicting SingleResponses for the certificate (%s and %s)",
+			    OCSP_cert_status_str(*status), OCSP_cert_status_str(st2));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int ocsp_verify(const unsigned char *der, size_t len, OCSP_CERTID *id, X509 *issuer,
     const unsigned char *req, size_t req_len, double now, struct ocsp_result *res,
     char **err)
@@ -353,10 +384,8 @@ int ocsp_verify(const unsigned char *der, size_t len, OCSP_CERTID *id, X509 *iss
 		goto out;
 	if (check_nonce(req, req_len, bs, err) == -1)
 		goto out;
-	if (!OCSP_resp_find_status(bs, id, &status, &reason, &revtime, &thisupd, &nextupd)) {
-		err_set(err, "response does not cover this certificate (CertID mismatch)");
+	if (find_status(bs, id, &status, &reason, &revtime, &thisupd, &nextupd, err) == -1)
 		goto out;
-	}
 	if (thisupd == NULL || (res->this_update = asn1_to_epoch(thisupd)) < 0) {
 		err_set(err, "response has an unreadable thisUpdate");
 		goto out;

@@ -72,6 +72,7 @@ struct cert {
 	int revoked;			/* last verified answer said revoked */
 	int no_url;			/* the certificate names no OCSP responder */
 	int expiry_alerted;		/* "expiring" alert given for the current staple */
+	int pushed;			/* the current staple was handed to deliver */
 	char *subject;			/* leaf subject (RFC 2253), owned, or NULL */
 	char *serial;			/* leaf serial (hex), owned, or NULL */
 	int failures;			/* consecutive failed attempts */
@@ -124,6 +125,7 @@ struct job {
 	/* verify inputs (also the staple on disk, at parse time) */
 	const unsigned char *body;	/* response to verify */
 	size_t body_len;		/* its length */
+	double fresh_until;		/* HTTP freshness of the response (fetch_done_fn), 0 = none */
 	OCSP_CERTID *vid;		/* borrowed CertID */
 	X509 *vissuer;			/* borrowed issuer */
 	struct ocsp_result res;		/* outcome */
@@ -296,6 +298,18 @@ static double valid_until(const struct renew *r, const struct ocsp_result *res)
 	return res->next_update != 0 ? res->next_update : res->this_update + r->c->default_validity;
 }
 
+/*
+ * When to ask again for c's current staple (see sched_renew_at): the
+ * midpoint rules, the responder's HTTP freshness and maximum-interval.
+ */
+static double renew_time(const struct cert *c, double now, double fresh_until)
+{
+	const struct conf *cf = c->r->c;
+
+	return sched_renew_at(now, c->this_update, c->next_update, cf->minimum_validity,
+	    cf->maximum_interval, fresh_until, rnd());
+}
+
 static int staple_valid(const struct cert *c, double now)
 {
 	return c->staple_len > 0 && (c->next_update == 0 || c->next_update > now);
@@ -316,6 +330,7 @@ static void withdraw(struct cert *c)
 	c->staple_len = 0;
 	c->this_update = c->next_update = 0;
 	c->expiry_alerted = 0;
+	c->pushed = 0;
 	store_put(c->r->store, c->path, NULL, 0, on_withdrawn, NULL);
 	changed(c->r);
 }
@@ -527,6 +542,7 @@ static void parse_done(void *arg)
 	free(c->staple);
 	c->staple = NULL;
 	c->staple_len = 0;
+	c->pushed = 0;
 	c->this_update = c->next_update = 0;
 	if (j->disk_len > 0 && j->verified && j->res.status == OCSP_ST_GOOD &&
 	    valid_until(r, &j->res) > now) {
@@ -543,7 +559,7 @@ static void parse_done(void *arg)
 		withdraw(c);
 	}
 	if (c->staple_len > 0 && !r->c->no_recycle && c->next_update - now > r->c->minimum_validity) {
-		double when = sched_renew_at(now, c->this_update, c->next_update, r->c->minimum_validity, rnd());
+		double when = renew_time(c, now, 0);
 
 		set_state(c, CERT_IDLE);
 		ocsp_fmt_time(c->next_update, until, sizeof(until));
@@ -553,6 +569,7 @@ static void parse_done(void *arg)
 		/* A HAProxy that loaded an empty .ocsp gets it now (hooks are not run). */
 		if (r->deliver != NULL)
 			deliver_recycled(r->deliver, c->path, c->staple, c->staple_len);
+		c->pushed = 1;
 		if (!r->c->one_off)
 			schedule(c, when);
 		goto out;
@@ -649,7 +666,7 @@ static void on_stored(void *arg, const char *certpath, const char *err)
 	c->revoked = 0;
 	errors_cleared(c);
 	set_state(c, CERT_IDLE);
-	when = sched_renew_at(now, c->this_update, c->next_update, r->c->minimum_validity, rnd());
+	when = renew_time(c, now, j->fresh_until);
 	ocsp_fmt_time(c->next_update, next, sizeof(next));
 	ocsp_fmt_time(when, at, sizeof(at));
 	log_info("%s: staple stored (good, next update %s, renew at %s)", c->path, next, at);
@@ -658,8 +675,35 @@ static void on_stored(void *arg, const char *certpath, const char *err)
 		schedule(c, when);
 	if (r->deliver != NULL)
 		deliver_staple(r->deliver, c->path, c->staple, c->staple_len);
+	c->pushed = 1;
 out:
 	job_free(j);
+}
+
+/*
+ * The responder sent the very bytes of the staple held (a pre-signed
+ * response, served again until the responder signs a new one). The file
+ * already holds them: nothing is written, pushed or hooked (a hook that
+ * reloads a server would run on every fetch); only the next attempt is
+ * planned.
+ */
+static void same_staple(struct cert *c, double fresh_until)
+{
+	struct renew *r = c->r;
+	double when = renew_time(c, now_s(), fresh_until);
+	char at[32];
+
+	errors_cleared(c);
+	set_state(c, CERT_IDLE);
+	ocsp_fmt_time(when, at, sizeof(at));
+	log_debug("%s: responder sent the staple already held; not rewritten (renew at %s)", c->path, at);
+	set_outcome(c, 1);
+	if (!r->c->one_off)
+		schedule(c, when);
+	/* Read from disk but never handed over (--no-recycle): HAProxy gets it, hooks do not run. */
+	if (!c->pushed && r->deliver != NULL)
+		deliver_recycled(r->deliver, c->path, c->staple, c->staple_len);
+	c->pushed = 1;
 }
 
 /* Tries the next responder URL, or gives up on this attempt. */
@@ -733,6 +777,11 @@ static void verify_done(void *arg)
 		next_url(c, "response expires earlier than the staple we have");
 		goto out;
 	}
+	if (staple_valid(c, j->now) && j->disk_len == c->staple_len &&
+	    memcmp(j->disk, c->staple, c->staple_len) == 0) {
+		same_staple(c, j->fresh_until);
+		goto out;
+	}
 	set_state(c, CERT_STORING);
 	store_put(r->store, c->path, j->disk, j->disk_len, on_stored, j);
 	return;
@@ -740,7 +789,8 @@ out:
 	job_free(j);
 }
 
-static void on_fetched(struct cert *c, const unsigned char *body, size_t len, const char *err)
+static void on_fetched(struct cert *c, const unsigned char *body, size_t len, double fresh_until,
+    const char *err)
 {
 	struct job *j;
 	unsigned char *copy;
@@ -760,6 +810,12 @@ static void on_fetched(struct cert *c, const unsigned char *body, size_t len, co
 	if (len > 0)
 		memcpy(copy, body, len);
 	j->now = now_s();
+	if (fresh_until > 0 && log_enabled(LOG_LVL_DEBUG)) {
+		char until[32];
+
+		ocsp_fmt_time(fresh_until, until, sizeof(until));
+		log_debug("%s: %s: HTTP cache headers say fresh until %s", c->path, c->urls[c->url_idx], until);
+	}
 	if (c->nonce_req != NULL) {
 		if ((j->req = malloc(c->nonce_req_len)) == NULL) {
 			free(copy);
@@ -772,19 +828,21 @@ static void on_fetched(struct cert *c, const unsigned char *body, size_t len, co
 	}
 	j->body = copy;
 	j->body_len = len;
+	j->fresh_until = fresh_until;
 	j->vid = c->id;
 	j->vissuer = c->issuer;
 	set_state(c, CERT_VERIFYING);
 	work_submit(c->r->work, verify_run, verify_done, j);
 }
 
-static void on_flight_done(void *arg, const unsigned char *body, size_t len, const char *err)
+static void on_flight_done(void *arg, const unsigned char *body, size_t len, double fresh_until,
+    const char *err)
 {
 	struct flight *fl = arg;
 
 	HASH_DEL(fl->r->flights, fl);
 	for (int i = 0; i < fl->n; i++)
-		on_fetched(fl->waiters[i], body, len, err);
+		on_fetched(fl->waiters[i], body, len, fresh_until, err);
 	free(fl->waiters);
 	free(fl->key);
 	free(fl);

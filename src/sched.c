@@ -1,18 +1,41 @@
 /* sched — see sched.h. */
 #include "sched.h"
 
-double sched_renew_at(double now, double this_upd, double next_upd,
-    double min_validity, double rnd)
+double sched_renew_at(double now, double this_upd, double next_upd, double min_validity,
+    double max_interval, double fresh_until, double rnd)
 {
 	double mid = this_upd + (next_upd - this_upd) / 2;
+	double latest = next_upd - min_validity;	/* renew by then to keep min_validity */
 	double at = mid;
 	double floor_at = now + SCHED_FLOOR;
 
 	/* A response shorter than min_validity can only be renewed at its midpoint. */
-	if (next_upd - min_validity > now && next_upd - min_validity < mid)
-		at = next_upd - min_validity;
+	if (latest > now && latest < mid)
+		at = latest;
+	if (at < floor_at) {
+		/*
+		 * The midpoint is past: the response was old when it came. Asking
+		 * again at the floor would fetch the same pre-signed bytes every
+		 * few seconds; halve the time that is left instead.
+		 */
+		double wait;
+
+		if (latest > now) {
+			wait = (latest - now) / 2;
+			if (wait < SCHED_AGED_MIN)
+				wait = latest - now < SCHED_AGED_MIN ? latest - now : SCHED_AGED_MIN;
+		} else {
+			wait = (next_upd - now) / 2;
+		}
+		at = now + wait;
+	}
 	if (at > now)
 		at -= (at - now) * 0.1 * rnd;
+	/* The responder said how long its answer stays fresh: asking sooner gets the same bytes. */
+	if (fresh_until > at && latest > now)
+		at = fresh_until < latest ? fresh_until : latest;
+	if (max_interval > 0 && at > now + max_interval)
+		at = now + max_interval * (1 - 0.1 * rnd);
 	if (at < floor_at)
 		at = floor_at + SCHED_FLOOR * rnd;
 	return at;

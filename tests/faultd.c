@@ -38,6 +38,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -55,6 +56,9 @@
 #define MAX_BODY	65536		/* request body cap */
 #define HUGE_SIZE	(10 * 1024 * 1024)	/* body of the "huge" fault */
 #define DAY		86400L
+#define AGED_MAX_AGE	43200		/* Cache-Control max-age of the "aged" answers (s) */
+#define AGED_SLOTS	16		/* CertIDs whose "aged" answer is remembered */
+#define AGED_MAX_DER	8192		/* bytes of one remembered answer */
 
 /* ---------------------------------------------------------------- faults */
 
@@ -80,6 +84,11 @@ enum fault {
 	F_STALE,	/* nextUpdate in the past */
 	F_NONCE,	/* good, echoes the request's nonce (acceptable) */
 	F_NONCE_WRONG,	/* good, with a nonce other than the request's */
+	F_AGED,		/* pre-signed: thisUpdate 5 days ago, nextUpdate in 2, same bytes each time, max-age */
+	F_FOREVER,	/* good, nextUpdate 9999-12-31 */
+	F_CONFLICT,	/* a good and a revoked SingleResponse for the requested CertID */
+	F_REVOKED_MULTI, /* revoked for the requested CertID, good for two others */
+	F_BIGHEAD,	/* a good response after 1 MB of response headers */
 	F_COUNT
 };
 
@@ -124,6 +133,11 @@ static const struct {
 	[F_STALE] = { "stale", "nextUpdate one day ago" },
 	[F_NONCE] = { "nonce", "good, echoes the request's nonce" },
 	[F_NONCE_WRONG] = { "nonce-wrong", "good, with another nonce than the request's" },
+	[F_AGED] = { "aged", "pre-signed 5 days ago, valid 2 more, same bytes, max-age" },
+	[F_FOREVER] = { "forever", "good, nextUpdate in year 9999" },
+	[F_CONFLICT] = { "conflict", "good and revoked SingleResponse for the CertID" },
+	[F_REVOKED_MULTI] = { "revoked-multi", "revoked for the CertID, good for 2 others" },
+	[F_BIGHEAD] = { "bighead", "good response after 1 MB of headers" },
 };
 
 struct signer {
@@ -370,7 +384,9 @@ static unsigned char *ocsp_answer(const struct pki *p, enum fault f, OCSP_REQUES
 	case F_SKEW: tu = 120; nu = 120 + validity; break;
 	case F_FUTURE: tu = DAY; nu = 2 * DAY; break;
 	case F_STALE: tu = -2 * DAY; nu = -DAY; break;
-	case F_REVOKED: status = V_OCSP_CERTSTATUS_REVOKED; break;
+	case F_AGED: tu = -5 * DAY; nu = 2 * DAY; break;
+	case F_REVOKED:
+	case F_REVOKED_MULTI: status = V_OCSP_CERTSTATUS_REVOKED; break;
 	case F_UNKNOWN: status = V_OCSP_CERTSTATUS_UNKNOWN; break;
 	default: break;
 	}
@@ -382,13 +398,19 @@ static unsigned char *ocsp_answer(const struct pki *p, enum fault f, OCSP_REQUES
 	if ((bs = OCSP_BASICRESP_new()) == NULL ||
 	    (thisupd = X509_gmtime_adj(NULL, tu)) == NULL ||
 	    (nu != 0 && (nextupd = X509_gmtime_adj(NULL, nu)) == NULL) ||
+	    (f == F_FOREVER && !ASN1_TIME_set_string(nextupd, "99991231235959Z")) ||
 	    (revtime = X509_gmtime_adj(NULL, -3600)) == NULL)
 		die("out of memory");
 	for (int i = 0; i < n; i++) {
 		OCSP_CERTID *id = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, i));
 		OCSP_CERTID *use = NULL;
 
-		if (f == F_MULTI) {
+		if (f == F_CONFLICT && OCSP_basic_add1_status(bs, id, V_OCSP_CERTSTATUS_GOOD, 0, NULL,
+		    thisupd, nextupd) == NULL)
+			die("adding a SingleResponse");
+		if (f == F_CONFLICT)
+			status = V_OCSP_CERTSTATUS_REVOKED;
+		if (f == F_MULTI || f == F_REVOKED_MULTI) {
 			for (unsigned long k = 1; k <= 2; k++) {
 				OCSP_CERTID *o = other_id(id, k, 0);
 
@@ -434,6 +456,65 @@ static unsigned char *ocsp_answer(const struct pki *p, enum fault f, OCSP_REQUES
 	ASN1_TIME_free(thisupd);
 	ASN1_TIME_free(nextupd);
 	ASN1_TIME_free(revtime);
+	return der;
+}
+
+/*
+ * The "aged" answers, shared by every forked child: a pre-signing responder
+ * (or a CDN in front of one) serves the same bytes to everyone until it signs
+ * anew, so the first answer per CertID is kept and served again. A spin lock
+ * in the shared page keeps two children from signing the same CertID.
+ */
+struct aged_slot {
+	size_t klen;			/* bytes of key, 0 = unused */
+	unsigned char key[256];		/* DER CertID */
+	size_t len;			/* bytes of der */
+	unsigned char der[AGED_MAX_DER];	/* the answer */
+};
+
+struct aged_cache {
+	int lock;			/* spin lock */
+	struct aged_slot slot[AGED_SLOTS];
+};
+
+static struct aged_cache *aged;	/* MAP_SHARED, set up before the first fork */
+
+/* The remembered aged answer for req's first CertID, signed on first use (malloc'd). */
+static unsigned char *aged_answer(const struct pki *p, OCSP_REQUEST *req, size_t *len)
+{
+	unsigned char key[256], *k = key, *der = NULL;
+	OCSP_CERTID *id;
+	int kl, i;
+
+	if (req == NULL || OCSP_request_onereq_count(req) <= 0)
+		return ocsp_answer(p, F_AGED, req, 0, len);
+	id = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, 0));
+	if ((kl = i2d_OCSP_CERTID(id, NULL)) <= 0 || kl > (int)sizeof(key))
+		die("CertID too long");
+	i2d_OCSP_CERTID(id, &k);
+	while (__atomic_test_and_set(&aged->lock, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	for (i = 0; i < AGED_SLOTS && aged->slot[i].klen != 0; i++) {
+		struct aged_slot *sl = &aged->slot[i];
+
+		if (sl->klen == (size_t)kl && memcmp(sl->key, key, (size_t)kl) == 0) {
+			if ((der = malloc(sl->len)) == NULL)
+				die("out of memory");
+			memcpy(der, sl->der, sl->len);
+			*len = sl->len;
+			break;
+		}
+	}
+	if (der == NULL) {
+		der = ocsp_answer(p, F_AGED, req, 0, len);
+		if (i < AGED_SLOTS && *len <= AGED_MAX_DER) {
+			memcpy(aged->slot[i].key, key, (size_t)kl);
+			memcpy(aged->slot[i].der, der, *len);
+			aged->slot[i].len = *len;
+			aged->slot[i].klen = (size_t)kl;
+		}
+	}
+	__atomic_clear(&aged->lock, __ATOMIC_RELEASE);
 	return der;
 }
 
@@ -717,6 +798,36 @@ static void serve_one(int fd, const struct pki *p, int forced, int validity)
 		der = ocsp_answer(p, F_GOOD, req, validity, &len);
 		send_body(fd, 200, "OK", "text/plain", der, len);
 		break;
+	case F_BIGHEAD: {
+		static const char line[] = "X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+		static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: application/ocsp-response\r\n";
+
+		der = ocsp_answer(p, F_GOOD, req, validity, &len);
+		if (write_all(fd, head, sizeof(head) - 1) == -1)
+			break;
+		for (i = 0; i < 1024 * 1024 / (int)(sizeof(line) - 1); i++)
+			if (write_all(fd, line, sizeof(line) - 1) == -1)
+				goto done;
+		{
+			char tail[128];
+			int tn = snprintf(tail, sizeof(tail), "Content-Length: %zu\r\nConnection: close\r\n\r\n", len);
+
+			if (write_all(fd, tail, (size_t)tn) == 0)
+				write_all(fd, der, len);
+		}
+		break;
+	}
+	case F_AGED: {
+		char cc[128];
+
+		/* What a CDN in front of a pre-signing responder sends (RFC 5019 6.2). */
+		der = aged_answer(p, req, &len);
+		snprintf(cc, sizeof(cc), "Cache-Control: max-age=%d, public, no-transform, must-revalidate\r\n",
+		    AGED_MAX_AGE);
+		if (send_head(fd, 200, "OK", "application/ocsp-response", len, cc) == 0)
+			write_all(fd, der, len);
+		break;
+	}
 	default:
 		der = ocsp_answer(p, f, req, validity, &len);
 		send_body(fd, 200, "OK", "application/ocsp-response", der, len);
@@ -765,6 +876,9 @@ static int serve(int argc, char **argv)
 	p.good.key = skey != NULL ? load_key(skey) : p.issuer_key;
 	make_pki(&p);
 
+	aged = mmap(NULL, sizeof(*aged), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (aged == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_IGN);	/* children are reaped by the kernel */
 	if ((lfd = socket(AF_INET, SOCK_STREAM, 0)) == -1)

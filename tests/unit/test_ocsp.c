@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <openssl/pem.h>
+#include <time.h>
 
 #include "bundle.h"
 #include "certcache.h"
@@ -47,11 +48,143 @@ static int setup(void **state)
 	return 0;
 }
 
+/* ---- responses built here, signed by a CA made here (conflicting SingleResponses) */
+
+static EVP_PKEY *mem_key;	/* the CA's key */
+static X509 *mem_ca;		/* self-signed CA, the issuer */
+static OCSP_CERTID *mem_id;	/* CertID of a leaf it issued */
+
+static X509 *mem_cert(const char *cn, EVP_PKEY *key, long serial, X509 *ca, EVP_PKEY *cakey)
+{
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_subject_name(x, n);
+	X509_set_issuer_name(x, ca != NULL ? X509_get_subject_name(ca) : n);
+	X509_NAME_free(n);
+	X509_gmtime_adj(X509_getm_notBefore(x), -86400);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, key);
+	assert_true(X509_sign(x, cakey != NULL ? cakey : key, EVP_sha256()) > 0);
+	return x;
+}
+
+static void mem_pki(void)
+{
+	EVP_PKEY *lkey;
+	X509 *leaf;
+
+	if (mem_ca != NULL)
+		return;
+	assert_non_null(mem_key = EVP_EC_gen("P-256"));
+	assert_non_null(lkey = EVP_EC_gen("P-256"));
+	mem_ca = mem_cert("test ca", mem_key, 1, NULL, NULL);
+	leaf = mem_cert("leaf.test", lkey, 4242, mem_ca, mem_key);
+	assert_non_null(mem_id = OCSP_cert_to_id(EVP_sha1(), leaf, mem_ca));
+	X509_free(leaf);
+	EVP_PKEY_free(lkey);
+}
+
+/* mem_id with its serial moved by add (another certificate of the same CA). */
+static OCSP_CERTID *mem_other(long add)
+{
+	OCSP_CERTID *o = OCSP_CERTID_dup(mem_id);
+	ASN1_INTEGER *serial = NULL;
+
+	assert_true(OCSP_id_get0_info(NULL, NULL, NULL, &serial, o));
+	ASN1_INTEGER_set(serial, ASN1_INTEGER_get(serial) + add);
+	return o;
+}
+
+/*
+ * A signed response holding one SingleResponse per entry of st[] (a
+ * V_OCSP_CERTSTATUS_*), for mem_id or, where other[k] is set, for another
+ * serial; verified at now. Returns ocsp_verify's rc.
+ */
+static int mem_verify(int n, const int *st, const int *other, struct ocsp_result *res, char **err)
+{
+	OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
+	OCSP_RESPONSE *resp;
+	ASN1_TIME *tu = X509_gmtime_adj(NULL, -60), *nu = X509_gmtime_adj(NULL, 86400);
+	unsigned char *der = NULL;
+	int len, rc;
+
+	mem_pki();
+	for (int k = 0; k < n; k++) {
+		OCSP_CERTID *o = other[k] ? mem_other(other[k]) : NULL;
+		int revoked = st[k] == V_OCSP_CERTSTATUS_REVOKED;
+
+		assert_non_null(OCSP_basic_add1_status(bs, o != NULL ? o : mem_id, st[k],
+		    revoked ? OCSP_REVOKED_STATUS_KEYCOMPROMISE : 0, revoked ? tu : NULL, tu, nu));
+		OCSP_CERTID_free(o);
+	}
+	assert_true(OCSP_basic_sign(bs, mem_ca, mem_key, EVP_sha256(), NULL, OCSP_NOCERTS));
+	assert_non_null(resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs));
+	assert_true((len = i2d_OCSP_RESPONSE(resp, &der)) > 0);
+	rc = ocsp_verify(der, (size_t)len, mem_id, mem_ca, NULL, 0, (double)time(NULL), res, err);
+	OPENSSL_free(der);
+	OCSP_RESPONSE_free(resp);
+	OCSP_BASICRESP_free(bs);
+	ASN1_TIME_free(tu);
+	ASN1_TIME_free(nu);
+	return rc;
+}
+
+#define GOOD V_OCSP_CERTSTATUS_GOOD
+#define REVOKED V_OCSP_CERTSTATUS_REVOKED
+
+/* good and revoked for the same CertID, in either order: refused, with its own message. */
+static void test_conflict(void **state)
+{
+	static const int st[][3] = { { GOOD, REVOKED }, { REVOKED, GOOD }, { GOOD, GOOD, REVOKED } };
+	static const int n[] = { 2, 2, 3 }, none[3] = { 0 };
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(n) / sizeof(n[0]); k++) {
+		struct ocsp_result res;
+		char *err = NULL;
+
+		assert_int_equal(mem_verify(n[k], st[k], none, &res, &err), -1);
+		assert_int_not_equal(res.status, OCSP_ST_GOOD);
+		assert_non_null(err);
+		if (strstr(err, "conflicting SingleResponses") == NULL)
+			fail_msg("case %zu: %s", k, err);
+		free(err);
+	}
+}
+
+/* Entries that agree are fine; entries for other certificates never decide ours. */
+static void test_agreeing_and_others(void **state)
+{
+	struct ocsp_result res;
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(mem_verify(2, (const int[]){ GOOD, GOOD }, (const int[]){ 0, 0 }, &res, &err), 0);
+	assert_int_equal(res.status, OCSP_ST_GOOD);
+	/* Ours revoked, another certificate good (before or after it): revoked. */
+	assert_int_equal(mem_verify(2, (const int[]){ GOOD, REVOKED }, (const int[]){ 1, 0 }, &res, &err), 0);
+	assert_int_equal(res.status, OCSP_ST_REVOKED);
+	assert_int_equal(mem_verify(2, (const int[]){ REVOKED, GOOD }, (const int[]){ 0, 1 }, &res, &err), 0);
+	assert_int_equal(res.status, OCSP_ST_REVOKED);
+	/* Another certificate revoked, ours good. */
+	assert_int_equal(mem_verify(2, (const int[]){ REVOKED, GOOD }, (const int[]){ 1, 0 }, &res, &err), 0);
+	assert_int_equal(res.status, OCSP_ST_GOOD);
+	assert_null(err);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
 	OCSP_CERTID_free(id);
 	X509_free(issuer);
+	OCSP_CERTID_free(mem_id);
+	X509_free(mem_ca);
+	EVP_PKEY_free(mem_key);
 	certcache_free();
 	return 0;
 }
@@ -159,6 +292,8 @@ int main(void)
 		cmocka_unit_test(test_corpus),
 		cmocka_unit_test(test_twice),
 		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_conflict),
+		cmocka_unit_test(test_agreeing_and_others),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
