@@ -327,7 +327,7 @@ static const char *file_kind(mode_t m)
 }
 
 /*
- * Reads the whole config file into *text (NUL-terminated, caller frees).
+ * Reads the whole config file into *text (*len bytes and a NUL, caller frees).
  * Only a regular file of at most CONF_MAX_SIZE bytes is read: a FIFO or a
  * device would block the event loop on SIGHUP or never end, a directory
  * would read as an empty config. It is checked by name before it is opened
@@ -335,7 +335,7 @@ static const char *file_kind(mode_t m)
  * descriptor, opened O_NONBLOCK in case it was swapped in between.
  * 0, or -1 with *err naming the file and the reason.
  */
-static int read_text(const char *path, char **text, char **err)
+static int read_text(const char *path, char **text, size_t *len, char **err)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -388,6 +388,7 @@ static int read_text(const char *path, char **text, char **err)
 	}
 	buf[n] = '\0';
 	*text = buf;
+	*len = n;
 	buf = NULL;
 	rc = 0;
 out:
@@ -495,14 +496,15 @@ static int read_file(struct conf *c, const char *path, int *lines, char **err)
 {
 	struct file_ctx fc;
 	char *text = NULL;
+	size_t len = 0;
 	int rc = -1, line;
 
 	memset(&fc, 0, sizeof(fc));
 	fc.c = c;
-	if (read_text(path, &text, err) == -1)
+	if (read_text(path, &text, &len, err) == -1)
 		goto out;
 	fc.next = text;
-	fc.end = text + strlen(text);
+	fc.end = text + len;
 	/*
 	 * An indented line would otherwise continue the previous key's value,
 	 * replacing it ("hook = a" then "  timeout = 3" sets hook to
