@@ -508,9 +508,11 @@ static int read_file(struct conf *c, const char *path, int *lines, char **err)
 	/*
 	 * An indented line would otherwise continue the previous key's value,
 	 * replacing it ("hook = a" then "  timeout = 3" sets hook to
-	 * "timeout = 3"): every line stands on its own.
+	 * "timeout = 3"), and " ;" would silently cut a value ("hook = a ; b"
+	 * runs only a): every line stands on its own, whole.
 	 */
 	ini_allow_multiline = false;
+	ini_allow_inline_comments = false;
 	line = ini_parse_stream(next_line, &fc, on_ini_line, &fc);
 	/* inih goes on after a syntax error; report whichever came first. */
 	if (fc.err != NULL && (line == 0 || line >= fc.err_line)) {

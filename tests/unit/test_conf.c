@@ -559,6 +559,11 @@ static void test_duplicate_keys(void **state)
 	assert_string_equal(c.hook, "a");
 	assert_true(c.timeout == 4);
 	conf_free(&c);
+	/* " ;" is part of the value, not a comment that cuts a shell command short. */
+	write_cfg("hook = systemctl reload nginx ; logger done\n");
+	assert_int_equal(load(&c, &err, "-c", cfgpath, "/certs", NULL), CONF_OK);
+	assert_string_equal(c.hook, "systemctl reload nginx ; logger done");
+	conf_free(&c);
 	write_cfg("cert-paths = /a,\n  /b\n");
 	assert_int_equal(load(&c, &err, "-c", cfgpath, NULL), CONF_ERROR);
 	assert_non_null(strstr(err, ":2: syntax error"));
