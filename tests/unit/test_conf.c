@@ -11,7 +11,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include "conf.h"
 
@@ -656,6 +658,17 @@ static void test_not_a_config_file(void **state)
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	expect_bad_file(fifo, "a FIFO");
 	unlink(fifo);
+	{
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		assert_true(fd != -1);
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/sock", tmpdir);
+		assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+		expect_bad_file(sun.sun_path, "a socket");
+		unlink(sun.sun_path);
+		close(fd);
+	}
 
 	/* More than 1 MiB of comments. */
 	snprintf(big, sizeof(big), "%s/big.conf", tmpdir);
