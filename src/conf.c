@@ -434,8 +434,8 @@ static char *next_line(char *str, int num, void *stream)
 		file_error(fc, e);
 		return NULL;
 	}
-	/* inih wants room for "\r\n" and the NUL. */
-	if (text + 3 > (size_t)num) {
+	/* The whole line and a NUL must fit str; inih wants room for "\r\n" too. */
+	if (len + 1 > (size_t)num || text + 3 > (size_t)num) {
 		err_set(&e, "line longer than %d characters", num - 3);
 		file_error(fc, e);
 		return NULL;

@@ -696,6 +696,16 @@ static void test_not_a_config_file(void **state)
 	fputs(" timeout = 4\n", f);
 	fclose(f);
 	expect_bad_file(cfgpath, ":2: line longer than");
+
+	/* Short text, but a long line all the same: 300 carriage returns (found by fuzz_conf). */
+	f = fopen(cfgpath, "w");
+	assert_non_null(f);
+	fputs("verbose = 1\nrenewal-threads = 3", f);
+	for (int i = 0; i < 300; i++)
+		fputc('\r', f);
+	fputs("\n", f);
+	fclose(f);
+	expect_bad_file(cfgpath, ":2: line longer than");
 	signal(SIGALRM, SIG_DFL);
 }
 
