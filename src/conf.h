@@ -56,13 +56,23 @@ enum conf_result {
 
 /*
  * Build the configuration: defaults, then the config file (-c FILE, or the
- * first of ~/.ocspd.conf, /etc/ocspd/ocspd.conf), then the command line.
+ * first of ~/.ocspd.conf, /etc/ocspd/ocspd.conf), then the command line (a
+ * list given there replaces the file's). Every numeric option is checked
+ * against its range (the ranges[] table in conf.c), and connect-timeout
+ * against timeout.
  * On CONF_ERROR, *err says what and where (caller frees). Unless CONF_OK
  * is returned, c holds nothing to free. conf_free() may be called twice.
  */
 enum conf_result conf_load(struct conf *c, int argc, char **argv, char **err);
 
-/* Read one config file into c (keys as long options). 0, or -1 with *err. */
+/*
+ * Read one config file into c (keys as long options). Only a regular file of
+ * at most 1 MiB is read (anything else is refused unopened or unread, so a
+ * SIGHUP never waits on it); a key given twice is an error naming both lines,
+ * except a list key, whose first line replaces c's list and later lines add.
+ * Every number must lie in its option's range. 0, or -1 with *err
+ * ("FILE:LINE: ..." where a line is to blame).
+ */
 int conf_read_file(struct conf *c, const char *path, char **err);
 
 /*
