@@ -47,6 +47,9 @@ printf '[other]\nfoo = 1\n' >"$here/corpus/conf/badsection.conf"
 printf 'timeout = 1e309\nconnect-timeout = -1\n' >"$here/corpus/conf/badnum.conf"
 printf 'ca-file = /etc/ssl/certs/ca.pem\nlogdir\n' >"$here/corpus/conf/nokey.conf"
 printf 'verbose = 3\nquiet = false\nsyslog = yes\none-off = on\nhook = /bin/true %%s\n' >"$here/corpus/conf/flags.conf"
+printf 'timeout = 3\nignore = *.a\n  timeout = 4\nignore = *.b\nhook = a ; b\n' >"$here/corpus/conf/twice.conf"
+# A short line made long by carriage returns once overflowed the reader's buffer.
+{ printf 'verbose = 1\nrenewal-threads = 3'; head -c 300 /dev/zero | tr '\0' '\r'; printf '\n'; } >"$here/corpus/conf/crlong.conf"
 
 # fixture.h: issuer and leaf of the ocsp corpus, and a "now" inside its validity.
 {

@@ -4,19 +4,21 @@
 #include "version.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <ini.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum opt_type {
 	OPT_FLAG,		/* int, set to 1 (config: true/false) */
-	OPT_COUNT,		/* int, incremented per use (config: a number) */
-	OPT_INT,		/* int >= 1 */
-	OPT_SECONDS,		/* double > 0 */
+	OPT_COUNT,		/* int, incremented per use (config: a number in ranges[]) */
+	OPT_INT,		/* int, a whole number in ranges[] */
+	OPT_SECONDS,		/* double, seconds in ranges[] */
 	OPT_STR,		/* char * */
 	OPT_LIST,		/* struct strlist: repeatable, or comma-separated */
 	OPT_SPECIAL,		/* handled by conf_load itself (-c, -h, -V) */
@@ -41,7 +43,7 @@ static const struct opt opts[] = {
 	{ "file-extensions", 0, OPT_LIST, F(extensions), "LIST", "extensions that count as certificates (default: crt,pem,cer)", 0 },
 	{ "refresh-interval", 'r', OPT_SECONDS, F(refresh_interval), "S", "rescan the paths every S seconds as a fallback to inotify (default: 10)", 0 },
 	{ "minimum-validity", 0, OPT_SECONDS, F(minimum_validity), "S", "renew at the latest S seconds before nextUpdate (default: 7200)", 0 },
-	{ "maximum-interval", 0, OPT_SECONDS, F(maximum_interval), "S", "ask the responder again within S seconds whatever nextUpdate says, 10..31536000 (default: 86400)", 0 },
+	{ "maximum-interval", 0, OPT_SECONDS, F(maximum_interval), "S", "ask the responder again within S seconds whatever nextUpdate says (default: 86400)", 0 },
 	{ "renewal-threads", 't', OPT_INT, F(threads), "N", "worker threads that parse and verify, 0 = none (default: 2)", 0 },
 	{ "no-recycle", 0, OPT_FLAG, F(no_recycle), NULL, "fetch anew even when an existing staple is still good", 0 },
 	{ "haproxy-sockets", 's', OPT_LIST, F(haproxy_sockets), "DIR=SOCKET", "push staples of certificates under DIR to this HAProxy admin socket (repeatable)", 0 },
@@ -71,6 +73,51 @@ static const struct opt opts[] = {
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 #define DEFAULT_LOGDIR "/var/log/ocspd"
+
+/*
+ * The allowed values of every numeric option (OPT_INT, OPT_COUNT in the file,
+ * OPT_SECONDS), for the command line, the config file and SIGHUP alike; --help
+ * prints them. The bounds keep a value from meaning "no limit" or "as often as
+ * possible": curl takes a 0 ms timeout as none at all and a 0 ms connect
+ * timeout as its 300 s default, and a rescan every microsecond burns a core.
+ * A new numeric option needs a row here: conf_load refuses to run without one.
+ */
+struct range {
+	const char *name;	/* the option's long name */
+	double min;		/* smallest allowed value */
+	double max;		/* largest allowed value */
+};
+
+static const struct range ranges[] = {
+	{ "refresh-interval", 1, 86400 },
+	{ "minimum-validity", 1, 30 * 86400 },
+	{ "renewal-threads", 0, 64 },
+	{ "alert-before", 1, 30 * 86400 },
+	{ "connect-timeout", 0.1, 300 },
+	{ "timeout", 0.1, 300 },
+	{ "default-validity", 60, 7 * 86400 },
+	/* Below the per-certificate floor it would mean nothing; above a year a revocation goes unseen. */
+	{ "maximum-interval", 10, 365 * 86400 },
+	{ "verbose", 0, 9 },
+};
+
+#define NRANGES (sizeof(ranges) / sizeof(ranges[0]))
+
+/* A config file is a few hundred bytes; a megabyte is a mistake (or /dev/zero). */
+#define CONF_MAX_SIZE (1 << 20)
+
+static const struct range *range_of(const char *name)
+{
+	for (size_t i = 0; i < NRANGES; i++)
+		if (strcmp(ranges[i].name, name) == 0)
+			return &ranges[i];
+	return NULL;
+}
+
+static int is_numeric(const struct opt *o)
+{
+	return o->type == OPT_INT || o->type == OPT_COUNT || o->type == OPT_SECONDS;
+}
 
 static void strlist_free(struct strlist *l)
 {
@@ -152,21 +199,68 @@ static const struct opt *opt_by_name(const char *name)
 }
 
 /*
- * Sets one option from text. "from_file" selects the file's syntax for flags
- * (true/false) and lists (comma-separated, replacing the default). Returns 0,
- * or -1 with *err naming the option and the reason.
+ * A plain decimal number: digits, then (unless whole) an optional fraction.
+ * strtod alone would also take a sign, blanks, hex, exponents, "nan" and "inf".
+ */
+static int is_decimal(const char *s, int whole)
+{
+	int digits = 0;
+
+	for (; *s >= '0' && *s <= '9'; s++)
+		digits++;
+	if (!whole && *s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			digits++;
+	return digits > 0 && *s == '\0';
+}
+
+/*
+ * A numeric option from text, checked against its row in ranges[]. A value
+ * too long for a double is out of range, never wrapped or rounded into it.
+ * 0, or -1 with *err naming the option, the allowed range and the value.
+ */
+static int set_number(struct conf *c, const struct opt *o, const char *val, char **err)
+{
+	const struct range *r = range_of(o->name);
+	int whole = o->type != OPT_SECONDS;
+	double d;
+
+	if (r == NULL) {
+		err_set(err, "%s: numeric option without a row in ranges[] (a bug in conf.c)", o->name);
+		return -1;
+	}
+	d = val != NULL && is_decimal(val, whole) ? strtod(val, NULL) : NAN;
+	if (!(d >= r->min && d <= r->max)) {	/* also NaN */
+		err_set(err, "%s: expected %s from %.10g to %.10g, got \"%s\"", o->name,
+		    whole ? "a whole number" : "seconds", r->min, r->max, val != NULL ? val : "");
+		return -1;
+	}
+	if (whole)
+		*(int *)((char *)c + o->off) = (int)d;
+	else
+		*(double *)((char *)c + o->off) = d;
+	return 0;
+}
+
+/* Where a value comes from: each has its own syntax for flags and lists. */
+enum origin {
+	FROM_ARGS,		/* the command line: a flag alone means on, a list item per use */
+	FROM_FILE,		/* a key's first line in the file: true/false, a list replaces the default */
+	FROM_FILE_AGAIN,	/* a list key's later lines: its items are added */
+};
+
+/*
+ * Sets one option from text. Returns 0, or -1 with *err naming the option
+ * and the reason.
  */
 static int opt_set(struct conf *c, const struct opt *o, const char *val,
-    int from_file, char **err)
+    enum origin from, char **err)
 {
 	void *field = (char *)c + o->off;
-	char *end;
-	double d;
-	long n;
 
 	switch (o->type) {
 	case OPT_FLAG:
-		if (!from_file || val == NULL) {
+		if (from == FROM_ARGS || val == NULL) {
 			*(int *)field = 1;
 		} else if (!strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "1") || !strcmp(val, "on")) {
 			*(int *)field = 1;
@@ -178,30 +272,14 @@ static int opt_set(struct conf *c, const struct opt *o, const char *val,
 		}
 		return 0;
 	case OPT_COUNT:
-		if (!from_file) {
+		if (from == FROM_ARGS) {
 			(*(int *)field)++;
 			return 0;
 		}
 		/* FALLTHROUGH */
 	case OPT_INT:
-		errno = 0;
-		n = strtol(val, &end, 10);
-		if (errno || end == val || *end != '\0' || n < 0 || n > 1024) {
-			err_set(err, "%s: expected a whole number between 0 and 1024, got \"%s\"",
-			    o->name, val);
-			return -1;
-		}
-		*(int *)field = (int)n;
-		return 0;
 	case OPT_SECONDS:
-		errno = 0;
-		d = strtod(val, &end);
-		if (errno || end == val || *end != '\0' || !isfinite(d) || d <= 0 || d > 1e9) {
-			err_set(err, "%s: expected a positive number of seconds, got \"%s\"", o->name, val);
-			return -1;
-		}
-		*(double *)field = d;
-		return 0;
+		return set_number(c, o, val, err);
 	case OPT_STR:
 		/* Only --logdir may be given without a value: it means the default directory. */
 		if (val == NULL || (o->optional_arg && *val == '\0'))
@@ -210,10 +288,10 @@ static int opt_set(struct conf *c, const struct opt *o, const char *val,
 		*(char **)field = strdup(val);
 		return 0;
 	case OPT_LIST:
-		if (from_file) {
+		if (from == FROM_FILE) {
 			strlist_free(field);
 			strlist_add_split(field, val);
-		} else if (o->off == F(extensions)) {
+		} else if (from == FROM_FILE_AGAIN || o->off == F(extensions)) {
 			strlist_add_split(field, val);
 		} else {
 			strlist_add(field, val, strlen(val));
@@ -228,59 +306,239 @@ static int opt_set(struct conf *c, const struct opt *o, const char *val,
 
 struct file_ctx {
 	struct conf *c;		/* being filled */
-	const char *path;	/* for messages */
+	const char *next;	/* text not yet handed to inih */
+	const char *end;	/* end of the file's text */
+	int lineno;		/* the line inih is parsing (1 = first) */
+	int line[NOPTS];	/* line of each key's first use, 0 = not in the file */
 	char *err;		/* first error, owned */
+	int err_line;		/* its line */
 };
 
-/* inih callback; inih reports the line of the first failing call (returns 0). */
+/* The kind of a file that is not a regular one, for messages. */
+static const char *file_kind(mode_t m)
+{
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "not a regular file";
+}
+
+/*
+ * Reads the whole config file into *text (*len bytes and a NUL, caller frees).
+ * Only a regular file of at most CONF_MAX_SIZE bytes is read: a FIFO or a
+ * device would block the event loop on SIGHUP or never end, a directory
+ * would read as an empty config. It is checked by name before it is opened
+ * (opening a FIFO or a device can itself wait or act), then again on the
+ * descriptor, opened O_NONBLOCK in case it was swapped in between.
+ * 0, or -1 with *err naming the file and the reason.
+ */
+static int read_text(const char *path, char **text, size_t *len, char **err)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t n = 0;
+	ssize_t k;
+	int fd = -1, rc = -1;
+
+	*text = NULL;
+	if (stat(path, &st) == -1) {
+		err_set(err, "%s: cannot read config file (%s)", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err_set(err, "%s: cannot read config file (%s, not a regular file)", path, file_kind(st.st_mode));
+		goto out;
+	}
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
+		err_set(err, "%s: cannot read config file (%s)", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err_set(err, "%s: cannot read config file (%s, not a regular file)", path, file_kind(st.st_mode));
+		goto out;
+	}
+	if (st.st_size > CONF_MAX_SIZE) {
+		err_set(err, "%s: cannot read config file (%lld bytes, more than the %d allowed)", path,
+		    (long long)st.st_size, CONF_MAX_SIZE);
+		goto out;
+	}
+	/* One byte more than allowed tells a file that grew since fstat. */
+	if ((buf = malloc((size_t)st.st_size + 2)) == NULL) {
+		err_set(err, "%s: cannot read config file (out of memory)", path);
+		goto out;
+	}
+	while (n < (size_t)st.st_size + 1) {
+		k = read(fd, buf + n, (size_t)st.st_size + 1 - n);
+		if (k == -1 && errno == EINTR)
+			continue;
+		if (k == -1) {
+			err_set(err, "%s: cannot read config file (%s)", path, strerror(errno));
+			goto out;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	if (n > (size_t)st.st_size) {
+		err_set(err, "%s: cannot read config file (it is being written; try again)", path);
+		goto out;
+	}
+	buf[n] = '\0';
+	*text = buf;
+	*len = n;
+	buf = NULL;
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	free(buf);
+	return rc;
+}
+
+/* Records the first error and its line; inih is then told to stop. */
+static void file_error(struct file_ctx *fc, char *e)
+{
+	if (fc->err == NULL) {
+		fc->err = e;
+		fc->err_line = fc->lineno;
+	} else {
+		free(e);
+	}
+}
+
+/*
+ * inih's fgets-like reader over the file's text: one line per call, so that
+ * fc->lineno is the line of each key handed to on_ini_line. A line too long
+ * for inih's buffer (which it would silently split in two) and a NUL byte
+ * (which would silently cut the line) are errors.
+ */
+static char *next_line(char *str, int num, void *stream)
+{
+	struct file_ctx *fc = stream;
+	const char *nl;
+	size_t len, text;
+	char *e = NULL;
+
+	if (fc->err != NULL || fc->next >= fc->end)
+		return NULL;
+	nl = memchr(fc->next, '\n', (size_t)(fc->end - fc->next));
+	len = (size_t)((nl != NULL ? nl + 1 : fc->end) - fc->next);
+	fc->lineno++;
+	for (text = len; text > 0 && (fc->next[text - 1] == '\n' || fc->next[text - 1] == '\r'); text--)
+		;
+	if (memchr(fc->next, '\0', len) != NULL) {
+		err_set(&e, "a NUL byte (not a text file)");
+		file_error(fc, e);
+		return NULL;
+	}
+	/* The whole line and a NUL must fit str; inih wants room for "\r\n" too. */
+	if (len + 1 > (size_t)num || text + 3 > (size_t)num) {
+		err_set(&e, "line longer than %d characters", num - 3);
+		file_error(fc, e);
+		return NULL;
+	}
+	memcpy(str, fc->next, len);
+	str[len] = '\0';
+	fc->next += len;
+	return str;
+}
+
+/*
+ * inih callback. A key may appear once; a list key may appear on several
+ * lines, each adding its items (like a repeated option on the command line).
+ * Returns 0 on error (inih then reports that line; fc->err holds why).
+ */
 static int on_ini_line(void *user, const char *section, const char *name,
     const char *value)
 {
 	struct file_ctx *fc = user;
 	const struct opt *o;
 	char *e = NULL;
+	size_t idx;
 
 	if (fc->err != NULL)
 		return 1;	/* only the first error is reported */
 	if (section[0] != '\0' && strcmp(section, "ocspd") != 0) {
-		err_set(&fc->err, "unknown section [%s]", section);
+		err_set(&e, "unknown section [%s]", section);
+		file_error(fc, e);
 		return 0;
 	}
 	o = opt_by_name(name);
 	if (o == NULL || o->type == OPT_SPECIAL) {
-		err_set(&fc->err, "unknown key \"%s\"", name);
+		err_set(&e, "unknown key \"%s\"", name);
+		file_error(fc, e);
 		return 0;
 	}
-	if (opt_set(fc->c, o, value, 1, &e) == -1) {
-		free(fc->err);
-		fc->err = e;
+	idx = (size_t)(o - opts);
+	if (fc->line[idx] != 0 && o->type != OPT_LIST) {
+		err_set(&e, "%s: given twice, on lines %d and %d (only list keys may repeat)",
+		    name, fc->line[idx], fc->lineno);
+		file_error(fc, e);
 		return 0;
 	}
+	if (opt_set(fc->c, o, value, fc->line[idx] == 0 ? FROM_FILE : FROM_FILE_AGAIN, &e) == -1) {
+		file_error(fc, e);
+		return 0;
+	}
+	if (fc->line[idx] == 0)
+		fc->line[idx] = fc->lineno;
 	return 1;
+}
+
+/*
+ * conf_read_file, also telling on which line each option was set (lines,
+ * NOPTS entries, 0 = not in the file) when lines is not NULL.
+ */
+static int read_file(struct conf *c, const char *path, int *lines, char **err)
+{
+	struct file_ctx fc;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = -1, line;
+
+	memset(&fc, 0, sizeof(fc));
+	fc.c = c;
+	if (read_text(path, &text, &len, err) == -1)
+		goto out;
+	fc.next = text;
+	fc.end = text + len;
+	/*
+	 * An indented line would otherwise continue the previous key's value,
+	 * replacing it ("hook = a" then "  timeout = 3" sets hook to
+	 * "timeout = 3"), and " ;" would silently cut a value ("hook = a ; b"
+	 * runs only a): every line stands on its own, whole.
+	 */
+	ini_allow_multiline = false;
+	ini_allow_inline_comments = false;
+	line = ini_parse_stream(next_line, &fc, on_ini_line, &fc);
+	/* inih goes on after a syntax error; report whichever came first. */
+	if (fc.err != NULL && (line == 0 || line >= fc.err_line)) {
+		err_set(err, "%s:%d: %s", path, fc.err_line, fc.err);
+		goto out;
+	}
+	if (line != 0) {
+		err_set(err, "%s:%d: syntax error (expected key = value)", path, line);
+		goto out;
+	}
+	if (lines != NULL)
+		memcpy(lines, fc.line, sizeof(fc.line));
+	rc = 0;
+out:
+	free(fc.err);
+	free(text);
+	return rc;
 }
 
 int conf_read_file(struct conf *c, const char *path, char **err)
 {
-	struct file_ctx fc = { c, path, NULL };
-	FILE *f;
-	int rc;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		err_set(err, "%s: cannot read config file (%s)", path, strerror(errno));
-		return -1;
-	}
-	rc = ini_parse_file(f, on_ini_line, &fc);
-	fclose(f);
-	if (fc.err != NULL) {
-		err_set(err, "%s:%d: %s", path, rc, fc.err);
-		free(fc.err);
-		return -1;
-	}
-	if (rc != 0) {
-		err_set(err, "%s:%d: syntax error (expected key = value)", path, rc);
-		return -1;
-	}
-	return 0;
+	return read_file(c, path, NULL, err);
 }
 
 void conf_usage(FILE *out)
@@ -293,6 +551,8 @@ void conf_usage(FILE *out)
 	    "pushes it to HAProxy and renews it before it expires.\n\n");
 	for (size_t i = 0; i < NOPTS; i++) {
 		const struct opt *o = &opts[i];
+		const struct range *r;
+		size_t len;
 		int n = 0;
 
 		if (o->shortopt)
@@ -301,10 +561,19 @@ void conf_usage(FILE *out)
 			n = snprintf(left, sizeof(left), "      --%s", o->name);
 		if (o->arg != NULL)
 			snprintf(left + n, sizeof(left) - n, o->optional_arg ? " [%s]" : " %s", o->arg);
-		fprintf(out, "%-34s %s\n", left, o->help);
+		r = o->type == OPT_INT || o->type == OPT_SECONDS ? range_of(o->name) : NULL;
+		len = strlen(o->help);
+		/* "... (default: 10)" becomes "... (default: 10, allowed 1..86400)". */
+		if (r != NULL && len > 0 && o->help[len - 1] == ')')
+			fprintf(out, "%-34s %.*s, allowed %.10g..%.10g)\n", left, (int)len - 1, o->help, r->min, r->max);
+		else if (r != NULL)
+			fprintf(out, "%-34s %s (allowed %.10g..%.10g)\n", left, o->help, r->min, r->max);
+		else
+			fprintf(out, "%-34s %s\n", left, o->help);
 	}
 	fprintf(out, "\nEvery long option is also a config file key: \"name = value\" (lists\n"
-	    "comma-separated, flags \"true\"). The command line wins over the file.\n"
+	    "comma-separated, a list key on several lines adds to the list, flags \"true\").\n"
+	    "The command line wins over the file.\n"
 	    "Exit status: 0 ok; 1 a certificate has no valid staple (--one-off); 2 usage or config error.\n");
 }
 
@@ -352,6 +621,42 @@ static const struct opt *opt_from_getopt(int ch)
 	return NULL;
 }
 
+/* Where option opts[idx] got its value, for messages: "FILE:LINE", "command line" or "default". */
+static const char *origin(char *buf, size_t len, const char *cfg, const int *file_line,
+    const unsigned char *seen, size_t idx)
+{
+	if (seen[idx])
+		return "command line";
+	if (file_line[idx] == 0)
+		return "default";
+	snprintf(buf, len, "%s:%d", cfg, file_line[idx]);
+	return buf;
+}
+
+/*
+ * curl counts the connect in the whole exchange's timeout, so a connect
+ * timeout longer than it is a contradiction when both were set; the default
+ * connect timeout just shrinks to a shorter timeout. 0, or -1 with *err.
+ */
+static int check_timeouts(struct conf *c, const char *cfg, const int *file_line,
+    const unsigned char *seen, char **err)
+{
+	size_t ci = (size_t)(opt_by_name("connect-timeout") - opts);
+	size_t ti = (size_t)(opt_by_name("timeout") - opts);
+	char b1[4200], b2[4200];
+
+	if (c->connect_timeout <= c->timeout)
+		return 0;
+	if (!seen[ci] && file_line[ci] == 0) {
+		c->connect_timeout = c->timeout;
+		return 0;
+	}
+	err_set(err, "connect-timeout: %.10g s (%s) is longer than timeout %.10g s (%s), which includes the connect",
+	    c->connect_timeout, origin(b1, sizeof(b1), cfg, file_line, seen, ci),
+	    c->timeout, origin(b2, sizeof(b2), cfg, file_line, seen, ti));
+	return -1;
+}
+
 static enum conf_result load(struct conf *c, int argc, char **argv, char **err)
 {
 	struct option lo[NOPTS + 1];
@@ -360,8 +665,17 @@ static enum conf_result load(struct conf *c, int argc, char **argv, char **err)
 	char homecfg[4096];
 	int ch, explicit_cfg = 0;
 	unsigned char seen[NOPTS];
+	int file_line[NOPTS];
 
 	conf_defaults(c);
+	memset(seen, 0, sizeof(seen));
+	memset(file_line, 0, sizeof(file_line));
+	for (size_t i = 0; i < NOPTS; i++) {
+		if (is_numeric(&opts[i]) && range_of(opts[i].name) == NULL) {
+			err_set(err, "%s: numeric option without a row in ranges[] (a bug in conf.c)", opts[i].name);
+			return CONF_ERROR;
+		}
+	}
 	build_getopt(lo, so);
 
 	/* Pass 1: only -c, -h, -V and syntax errors; nothing else is applied yet. */
@@ -394,13 +708,12 @@ static enum conf_result load(struct conf *c, int argc, char **argv, char **err)
 	if (!explicit_cfg)
 		cfg = conf_default_file(homecfg, sizeof(homecfg));
 	if (cfg != NULL) {
-		if (conf_read_file(c, cfg, err) == -1)
+		if (read_file(c, cfg, file_line, err) == -1)
 			return CONF_ERROR;
 		c->config = strdup(cfg);
 	}
 
 	/* Pass 2: the command line over the file; a list given here replaces the file's. */
-	memset(seen, 0, sizeof(seen));
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, so, lo, NULL)) != -1) {
 		const struct opt *o = opt_from_getopt(ch);
@@ -411,7 +724,7 @@ static enum conf_result load(struct conf *c, int argc, char **argv, char **err)
 		if (o->type == OPT_LIST && !seen[idx])
 			strlist_free((struct strlist *)((char *)c + o->off));
 		seen[idx] = 1;
-		if (opt_set(c, o, optarg, 0, err) == -1)
+		if (opt_set(c, o, optarg, FROM_ARGS, err) == -1)
 			return CONF_ERROR;
 	}
 	if (optind < argc && !seen[0])
@@ -431,16 +744,12 @@ static enum conf_result load(struct conf *c, int argc, char **argv, char **err)
 		while (n > 1 && p[n - 1] == '/')
 			p[--n] = '\0';
 	}
-	/* Below the per-certificate floor it would mean nothing; above a year a revocation goes unseen. */
-	if (c->maximum_interval < CONF_MAX_INTERVAL_MIN || c->maximum_interval > CONF_MAX_INTERVAL_MAX) {
-		err_set(err, "maximum-interval: %.15g is out of range (%.0f to %.0f seconds)", c->maximum_interval,
-		    CONF_MAX_INTERVAL_MIN, CONF_MAX_INTERVAL_MAX);
-		return CONF_ERROR;
-	}
 	if (c->extensions.n == 0) {
 		err_set(err, "file-extensions: the list is empty");
 		return CONF_ERROR;
 	}
+	if (check_timeouts(c, cfg, file_line, seen, err) == -1)
+		return CONF_ERROR;
 	for (int i = 0; i < c->haproxy_sockets.n; i++) {
 		const char *eq = strchr(c->haproxy_sockets.v[i], '=');
 

@@ -49,8 +49,6 @@ struct conf {
 	char *logdir;			/* log to DIR/ocspd.log */
 };
 
-#define CONF_MAX_INTERVAL_MIN	10.0		/* maximum-interval range (s): the fetch floor ... */
-#define CONF_MAX_INTERVAL_MAX	31536000.0	/* ... to a year */
 
 enum conf_result {
 	CONF_OK = 0,		/* run */
@@ -60,13 +58,23 @@ enum conf_result {
 
 /*
  * Build the configuration: defaults, then the config file (-c FILE, or the
- * first of ~/.ocspd.conf, /etc/ocspd/ocspd.conf), then the command line.
+ * first of ~/.ocspd.conf, /etc/ocspd/ocspd.conf), then the command line (a
+ * list given there replaces the file's). Every numeric option is checked
+ * against its range (the ranges[] table in conf.c), and connect-timeout
+ * against timeout.
  * On CONF_ERROR, *err says what and where (caller frees). Unless CONF_OK
  * is returned, c holds nothing to free. conf_free() may be called twice.
  */
 enum conf_result conf_load(struct conf *c, int argc, char **argv, char **err);
 
-/* Read one config file into c (keys as long options). 0, or -1 with *err. */
+/*
+ * Read one config file into c (keys as long options). Only a regular file of
+ * at most 1 MiB is read (anything else is refused unopened or unread, so a
+ * SIGHUP never waits on it); a key given twice is an error naming both lines,
+ * except a list key, whose first line replaces c's list and later lines add.
+ * Every number must lie in its option's range. 0, or -1 with *err
+ * ("FILE:LINE: ..." where a line is to blame).
+ */
 int conf_read_file(struct conf *c, const char *path, char **err);
 
 /*

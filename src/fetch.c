@@ -3,6 +3,7 @@
 #include "log.h"
 #include "metrics.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -242,6 +243,20 @@ static void xfer_free(struct xfer *x)
 	free(x);
 }
 
+/*
+ * Seconds as curl's milliseconds, rounded up: to curl 0 ms means no limit
+ * (a connect timeout of 0 its 300 s default), so a positive timeout must
+ * never round down to it. conf keeps the values within 0.1..300 s anyway.
+ */
+static long curl_ms(double s)
+{
+	double ms = ceil(s * 1000);
+
+	if (!(ms >= 1))		/* also NaN */
+		return 1;
+	return ms > 86400000 ? 86400000 : (long)ms;
+}
+
 /* Sets up x->easy for a GET (when allowed and it fits) or a POST. 0, or -1. */
 static int xfer_prepare(struct xfer *x, int try_get)
 {
@@ -273,8 +288,8 @@ static int xfer_prepare(struct xfer *x, int try_get)
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(f->connect_timeout * 1000));
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(f->timeout * 1000));
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, curl_ms(f->connect_timeout));
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, curl_ms(f->timeout));
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE, (long)FETCH_MAX_BODY);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);	/* OCSP responders do not redirect */
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
