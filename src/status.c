@@ -16,6 +16,7 @@
 #include "version.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -33,6 +34,7 @@
 #define STATUS_CONN_LIMIT	256	/* connections at once, all clients; more wait in the listen backlog */
 #define STATUS_PER_IP_LIMIT	8	/* connections at once from one address; more are closed at once */
 #define STATUS_CONN_MEMORY	(16U << 10) /* bytes MHD may use per connection (request and headers) */
+#define STATUS_SNDBUF		(128 << 10) /* kernel send buffer per connection (bytes; Linux doubles it) */
 #define STATUS_PAGE_TTL		1.0	/* seconds one rendering of /status is served to every client */
 #define STATUS_PAGE_KEEP	4	/* older renderings still being sent before a new one waits */
 #define STATUS_ASK_TIMEOUT	10L	/* seconds "ocspd status" waits for the whole answer */
@@ -574,6 +576,26 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	}
 }
 
+/*
+ * A new connection: its kernel send buffer is fixed at STATUS_SNDBUF, so
+ * that a client that does not read pins that much kernel memory and no more
+ * (autotuning would let each one take 4 MB of the same rendering).
+ */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	const union MHD_ConnectionInfo *ci;
+	int sndbuf = STATUS_SNDBUF;
+
+	(void)cls;
+	(void)socket_context;
+	if (code != MHD_CONNECTION_NOTIFY_STARTED ||
+	    (ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD)) == NULL)
+		return;
+	if (setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) == -1)
+		log_debug("status: cannot set the send buffer of a connection (%s)", strerror(errno));
+}
+
 /* Arms the timer for MHD's next connection timeout; none (idle) stops it. */
 static void arm(struct status *s)
 {
@@ -637,6 +659,7 @@ struct status *status_new(struct ev_loop *loop, const char *listen, struct renew
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)STATUS_CONN_LIMIT,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)STATUS_PER_IP_LIMIT,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)STATUS_CONN_MEMORY,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 	    MHD_OPTION_END);
 	s->starting = 0;
 	if (s->mhd == NULL) {
