@@ -836,7 +836,24 @@ struct row {
 	int staple;			/* a valid staple is served */
 	int errors;			/* consecutive failed attempts */
 	int rank;			/* without a staple: most urgent state first */
+	char *shown_path;		/* path, escaped for the terminal (malloc'd) */
+	char *shown_error;		/* last_error, likewise, or NULL */
 };
+
+/*
+ * s as log.c would write it (malloc'd; "?" when out of memory): the table
+ * goes to a terminal, and an error text may quote what a responder said.
+ */
+static char *shown(const char *s)
+{
+	size_t n = strlen(s) * 4 + 1;
+	char *e = malloc(n);
+
+	if (e == NULL)
+		return strdup("?");
+	log_escape(e, n, s);
+	return e;
+}
 
 static const char *jstr(json_object *o, const char *key)
 {
@@ -915,6 +932,10 @@ static int report(const char *url, const char *text)
 		if (r->last_error != NULL && strncmp(r->last_error, r->path, strlen(r->path)) == 0 &&
 		    strncmp(r->last_error + strlen(r->path), ": ", 2) == 0)
 			r->last_error += strlen(r->path) + 2;
+		if ((r->shown_path = shown(r->path)) != NULL)
+			r->path = r->shown_path;
+		if (r->last_error != NULL && (r->shown_error = shown(r->last_error)) != NULL)
+			r->last_error = r->shown_error;
 		r->staple = json_object_object_get_ex(o, "staple", &v) && json_object_get_boolean(v) &&
 		    r->expires != NULL;
 		r->errors = json_object_object_get_ex(o, "error_count", &v) ? json_object_get_int(v) : 0;
@@ -946,6 +967,10 @@ static int report(const char *url, const char *text)
 		    (int)pathw, r->path, or_dash(r->last_error));
 	}
 out:
+	for (i = 0; rows != NULL && i < n; i++) {
+		free(rows[i].shown_path);
+		free(rows[i].shown_error);
+	}
 	free(rows);
 	json_object_put(root);
 	return rc;

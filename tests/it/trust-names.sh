@@ -10,7 +10,7 @@
 #  - the hook's stdin and OCSPD_CHANGED hold only whole real paths (the fake
 #    "forged.pem" line never appears);
 #  - /status parses as JSON (strict UTF-8) and shows the \xff\xfe name as
-#    the text \xff\xfe.
+#    the text \xff\xfe (and so does "ocspd status").
 . "$(dirname "$0")/../lib.sh"
 setup
 make_pki
@@ -104,7 +104,11 @@ want = sorted([sys.argv[2] + "/good1.pem", sys.argv[2] + "/\\xff\\xfe-bytes.pem"
 if paths != want:
     print("/status paths %r, want %r" % (paths, want)); sys.exit(1)
 PY
-ok "/status is valid JSON; the \\xff\\xfe name reads \\xff\\xfe"
+"$OCSPD" status "127.0.0.1:$SP" >"$T/status.txt" 2>&1
+rc=$?
+[ $rc = 0 ] || fail "ocspd status: exit $rc: $(cat "$T/status.txt")"
+grep -qF -- "$site/"'\xff\xfe-bytes.pem' "$T/status.txt" || fail "ocspd status does not show the \\xff\\xfe name: $(cat "$T/status.txt")"
+ok "/status is valid JSON; the \\xff\\xfe name reads \\xff\\xfe (also in ocspd status)"
 
 kill -0 "$pid" 2>/dev/null || fail "ocspd died"
 stop_pid "$pid"
