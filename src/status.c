@@ -596,22 +596,46 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		log_debug("status: cannot set the send buffer of a connection (%s)", strerror(errno));
 }
 
-/* Arms the timer for MHD's next connection timeout; none (idle) stops it. */
+/*
+ * Arms the timer for MHD's next connection timeout, or for the moment the
+ * cached /status rendering expires (so that an idle daemon does not keep
+ * megabytes nobody will be sent); neither (idle) stops it.
+ */
 static void arm(struct status *s)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
+	double after = -1;
 
 	ev_timer_stop(s->loop, &s->timer);
-	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES) {
-		ev_timer_set(&s->timer, ms / 1000.0, 0.);
+	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES)
+		after = ms / 1000.0;
+	if (s->page != NULL) {
+		double left = s->page_at + STATUS_PAGE_TTL - ev_now(s->loop);
+
+		if (left < 0)
+			left = 0;
+		if (after < 0 || left < after)
+			after = left;
+	}
+	if (after >= 0) {
+		ev_timer_set(&s->timer, after, 0.);
 		ev_timer_start(s->loop, &s->timer);
 	}
 }
 
-/* MHD_run() never waits here: in external epoll mode it polls with a zero timeout. */
+/*
+ * MHD_run() never waits here: in external epoll mode it polls with a zero
+ * timeout. An expired rendering that no client is still being sent is let
+ * go (while clients hold older ones, it stays: status_response needs it).
+ */
 static void serve(struct status *s)
 {
 	MHD_run(s->mhd);
+	if (s->page != NULL && s->renderings == 1 &&
+	    ev_now(s->loop) - s->page_at >= STATUS_PAGE_TTL) {
+		MHD_destroy_response(s->page);
+		s->page = NULL;
+	}
 	arm(s);
 }
 
