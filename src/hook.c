@@ -1,6 +1,7 @@
 /* hook — see hook.h. */
 #include "hook.h"
 #include "log.h"
+#include "watch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -492,6 +493,11 @@ void hook_changed(struct hook *k, const char *certpath)
 
 	if (k == NULL || k->cmd == NULL)
 		return;
+	/* The watcher refuses such names; a path with a newline would be two lines to the hook. */
+	if (!watch_name_clean(certpath)) {
+		log_err("%s: not passed to the hook: the name contains a control character", certpath);
+		return;
+	}
 	now = ev_now(k->loop);
 	if (k->changed == NULL)
 		k->first_change = now;

@@ -37,7 +37,11 @@ int hook_reconfigure(struct hook *k, const char *cmd, const char *alert_cmd);
 /* Stops watching a running child (it is left to finish) and frees everything. */
 void hook_free(struct hook *k);
 
-/* certpath has a new staple: run --hook soon (paths on stdin, env OCSPD_CHANGED). */
+/*
+ * certpath has a new staple: run --hook soon (paths on stdin, one per line,
+ * and in env OCSPD_CHANGED, newline-separated). A path with a control byte
+ * (watch_name_clean) is refused with an error: it could not be one line.
+ */
 void hook_changed(struct hook *k, const char *certpath);
 
 /* Run --alert-hook with OCSPD_EVENT, OCSPD_CERT, OCSPD_DETAIL. */

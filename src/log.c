@@ -172,10 +172,113 @@ int log_enabled(enum log_level lvl)
 	return (int)lvl <= log_level;
 }
 
+size_t log_utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len, i;
+	unsigned long cp;
+
+	if (n == 0)
+		return 0;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		cp = p[0] & 0x07;
+	} else {
+		return 0;	/* a continuation byte, an overlong lead (c0, c1) or beyond U+10FFFF */
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	/* Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/*
+ * Whether the valid UTF-8 sequence at p (len bytes) must still be escaped:
+ * the C1 controls U+0080..U+009F (U+009B is CSI to many terminals) and the
+ * bidirectional overrides and isolates (U+202A..U+202E, U+2066..U+2069),
+ * which make a line read differently from what it holds.
+ */
+static int utf8_hidden(const unsigned char *p, size_t len)
+{
+	if (len == 2)
+		return p[0] == 0xc2 && p[1] < 0xa0;
+	if (len == 3 && p[0] == 0xe2)
+		return (p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
+		    (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9);
+	return 0;
+}
+
+void log_escape(char *dst, size_t size, const char *src)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)src;
+	size_t n = strlen(src), o = 0, l;
+
+	if (size == 0)
+		return;
+	while (n > 0) {
+		l = log_utf8_len(p, n);
+		if (l == 1 && (*p < 0x20 || *p == 0x7f))
+			l = 0;
+		else if (l > 1 && utf8_hidden(p, l))
+			l = 0;
+		if (l > 0) {
+			if (o + l >= size)
+				break;
+			memcpy(dst + o, p, l);
+			o += l;
+			p += l;
+			n -= l;
+			continue;
+		}
+		/* One byte as \xNN; the rest of a broken or hidden sequence follows byte by byte. */
+		if (o + 4 >= size)
+			break;
+		dst[o++] = '\\';
+		dst[o++] = 'x';
+		dst[o++] = hex[*p >> 4];
+		dst[o++] = hex[*p & 0xf];
+		p++;
+		n--;
+	}
+	dst[o] = '\0';
+}
+
+/*
+ * The one place where a message becomes a line: formatted, then escaped, so
+ * that no file name, responder text, HAProxy answer or curl error can split
+ * one event into two lines or reach the operator's terminal as an escape
+ * sequence. line must hold LOG_LINE_MAX * 4 + 1 bytes.
+ */
+#define LOG_LINE_MAX 2048	/* bytes of a message before escaping; longer ones are cut */
+
+static void format_line(char *line, size_t size, const char *fmt, va_list ap)
+{
+	char raw[LOG_LINE_MAX];
+
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	log_escape(line, size, raw);
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	va_list ap;
-	char line[2048], stamp[32];
+	char line[LOG_LINE_MAX * 4 + 1], stamp[32];
 	struct timespec ts;
 	struct tm tm;
 	FILE *out;
@@ -183,12 +286,8 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	if (!log_enabled(lvl))
 		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	format_line(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	/* Never let a hostile file name or responder split one event into two lines. */
-	for (char *p = line; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = '?';
 	if (log_syslog) {
 		syslog(level_syslog[lvl], "%s: %s", level_name[lvl], line);
 		return;
@@ -212,10 +311,10 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 void log_fatal(const char *fmt, ...)
 {
 	va_list ap;
-	char line[2048];
+	char line[LOG_LINE_MAX * 4 + 1];
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	format_line(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "%socspd: %s\n", stderr_is_journal() ? SD_ERR : "", line);
 	if (log_file != NULL || log_syslog)

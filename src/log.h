@@ -7,11 +7,18 @@
  * "<N>" priority prefix instead of a timestamp. The file is never opened
  * through a symlink, and must be a regular file with a single link. The level filter and the
  * destination are set at start and again on SIGHUP (which reopens the file).
+ *
+ * Every line is escaped in one place (log_escape), whatever its source: a
+ * control byte (0x00-0x1f, 0x7f), a byte that is not part of valid UTF-8, a
+ * C1 control (U+0080-U+009F) or a bidirectional override becomes "\xNN" per
+ * byte, so a line in the log is always one event, valid UTF-8, and shows no
+ * terminal escape. Backslashes are kept as they are.
  */
 #ifndef OCSPD_LOG_H
 #define OCSPD_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 enum log_level {
@@ -43,6 +50,21 @@ int log_enabled(enum log_level lvl);
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * src as one log-safe line into dst (size bytes, always NUL-terminated; cut
+ * at a character boundary when it does not fit). Each escaped byte takes 4
+ * bytes: dst needs 4 * strlen(src) + 1 to hold all of src.
+ */
+void log_escape(char *dst, size_t size, const char *src);
+
+/*
+ * The length (1-4) of the valid UTF-8 character at p (n bytes left), or 0
+ * when p does not start one (stray continuation byte, overlong form,
+ * surrogate, past U+10FFFF, cut short). For writers of other line formats
+ * (JSON in status.c) that must make any bytes valid.
+ */
+size_t log_utf8_len(const unsigned char *p, size_t n);
 
 /*
  * Why the daemon cannot start (main exits next): "ocspd: ..." on stderr,

@@ -1,5 +1,6 @@
 /* metrics — see metrics.h. */
 #include "metrics.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,18 +68,35 @@ void metrics_pass_ok(double t)
 	pass_ok_at = t;
 }
 
-/* A label value: Prometheus escapes backslash, double quote and newline. */
+/*
+ * A label value: Prometheus escapes backslash, double quote and newline, and
+ * wants UTF-8. A responder URL comes from a certificate anyone who can write
+ * a watched directory chose: another control byte or a byte outside valid
+ * UTF-8 is written as the text \xNN (backslash escaped: "\\xNN"), as log.c
+ * writes it, so that one odd URL cannot break the whole scrape.
+ */
 static void put_label(FILE *out, const char *v)
 {
-	for (; *v; v++) {
-		if (*v == '\\')
+	const unsigned char *p = (const unsigned char *)v;
+	size_t n = strlen(v), l;
+
+	while (n > 0) {
+		if (*p == '\\')
 			fputs("\\\\", out);
-		else if (*v == '"')
+		else if (*p == '"')
 			fputs("\\\"", out);
-		else if (*v == '\n')
+		else if (*p == '\n')
 			fputs("\\n", out);
-		else
-			fputc(*v, out);
+		else if (*p < 0x20 || *p == 0x7f || (l = log_utf8_len(p, n)) == 0)
+			fprintf(out, "\\\\x%02x", *p);
+		else {
+			fwrite(p, 1, l, out);
+			p += l;
+			n -= l;
+			continue;
+		}
+		p++;
+		n--;
 	}
 }
 

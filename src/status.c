@@ -1,8 +1,12 @@
 /*
  * status — see status.h. The server is libmicrohttpd in its external-epoll
- * mode under libev; the answers are built at request time from renew's
- * table (json-c for /status). "ocspd status" is a blocking libcurl client:
- * it is a command-line tool, not part of the daemon.
+ * mode under libev. /metrics is built at request time from renew's table;
+ * /status is rendered at most once per STATUS_PAGE_TTL into one buffer that
+ * every client is sent from (status_response). Clients are held to a few
+ * connections per address and a bounded number in all, each with a
+ * timeout and a memory cap, so that they can get error answers or slow
+ * answers for themselves and nothing else. "ocspd status" is a blocking
+ * libcurl client (json-c): a command-line tool, not part of the daemon.
  */
 #include "status.h"
 #include "conf.h"
@@ -12,6 +16,7 @@
 #include "version.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -25,8 +30,13 @@
 #include <json-c/json.h>
 #include <microhttpd.h>
 
-#define STATUS_CONN_TIMEOUT	10	/* seconds a client may keep a connection without a request */
-#define STATUS_CONN_LIMIT	64	/* connections at once; more wait in the listen backlog */
+#define STATUS_CONN_TIMEOUT	10	/* seconds a connection may make no progress (no request, nothing read) */
+#define STATUS_CONN_LIMIT	256	/* connections at once, all clients; more wait in the listen backlog */
+#define STATUS_PER_IP_LIMIT	8	/* connections at once from one address; more are closed at once */
+#define STATUS_CONN_MEMORY	(16U << 10) /* bytes MHD may use per connection (request and headers) */
+#define STATUS_SNDBUF		(128 << 10) /* kernel send buffer per connection (bytes; Linux doubles it) */
+#define STATUS_PAGE_TTL		1.0	/* seconds one rendering of /status is served to every client */
+#define STATUS_PAGE_KEEP	4	/* older renderings still being sent before a new one waits */
 #define STATUS_ASK_TIMEOUT	10L	/* seconds "ocspd status" waits for the whole answer */
 #define STATUS_ASK_MAX		(256L << 20) /* largest /status answer "ocspd status" reads */
 #define STATUS_HOSTLEN		256	/* longest ADDR of ADDR:PORT, brackets excluded */
@@ -45,6 +55,9 @@ struct status {
 	struct MHD_Daemon *mhd;		/* the HTTP server, no thread of its own */
 	ev_io io;			/* MHD's epoll fd: a connection or the listen socket is ready */
 	ev_timer timer;			/* MHD's next connection timeout; stopped when idle */
+	struct MHD_Response *page;	/* the current /status rendering (our reference), or NULL */
+	double page_at;			/* ev_now() when it was rendered */
+	int renderings;			/* renderings MHD or the cache still hold (page included) */
 	int starting;			/* inside MHD_start_daemon: keep its message */
 	char *start_err;		/* MHD's first message while starting, or NULL */
 };
@@ -202,95 +215,276 @@ static char *metrics_page(struct status *s, size_t *len)
 	return buf;
 }
 
-/* The /status document being built; failed is set when json-c ran out of memory. */
-struct json_build {
-	json_object *certs;		/* the "certificates" array */
-	int failed;			/* some value could not be made */
+/*
+ * The /status document is written straight into one buffer (no json-c tree:
+ * 20,000 certificates would be a quarter of a million objects), in a single
+ * pass over renew's table.
+ */
+struct jbuf {
+	char *p;			/* malloc'd */
+	size_t len;			/* bytes written */
+	size_t cap;			/* bytes allocated */
+	int failed;			/* out of memory: the document is lost */
 };
 
-/* Adds key: v to o (v NULL: null); want says a value, not null, was meant. */
-static void jput(struct json_build *b, json_object *o, const char *key, json_object *v, int want)
+/* Room for n more bytes; 0, or -1 (and failed) when out of memory. */
+static int jroom(struct jbuf *b, size_t n)
 {
-	if (want && v == NULL)
+	size_t cap = b->cap > 0 ? b->cap : 4096;
+	char *np;
+
+	if (b->failed)
+		return -1;
+	if (b->len + n <= b->cap)
+		return 0;
+	while (cap < b->len + n)
+		cap *= 2;
+	if ((np = realloc(b->p, cap)) == NULL) {
 		b->failed = 1;
-	if (json_object_object_add(o, key, v) != 0) {
-		json_object_put(v);
-		b->failed = 1;
+		return -1;
+	}
+	b->p = np;
+	b->cap = cap;
+	return 0;
+}
+
+static void jraw(struct jbuf *b, const char *s, size_t n)
+{
+	if (jroom(b, n) == 0) {
+		memcpy(b->p + b->len, s, n);
+		b->len += n;
 	}
 }
 
-static void jput_str(struct json_build *b, json_object *o, const char *key, const char *s)
+#define JLIT(b, lit) jraw((b), (lit), sizeof(lit) - 1)
+
+/*
+ * s as a JSON string (NULL: null). JSON needs valid UTF-8, and a file name
+ * is any bytes: a byte that does not belong to a valid UTF-8 character is
+ * written as the four characters \xNN (JSON "\\xNN"), as log.c writes it.
+ * Control characters take JSON's own \u00NN escape.
+ */
+static void jstring(struct jbuf *b, const char *s)
 {
-	jput(b, o, key, s != NULL ? json_object_new_string(s) : NULL, s != NULL);
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n, l;
+
+	if (s == NULL) {
+		JLIT(b, "null");
+		return;
+	}
+	n = strlen(s);
+	/* At most 7 bytes out per byte in ("\u00NN" is 6, "\\xNN" 5), plus the quotes. */
+	if (jroom(b, n * 7 + 2) == -1)
+		return;
+	b->p[b->len++] = '"';
+	while (n > 0) {
+		char *o = b->p + b->len;
+
+		if (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\') {
+			*o = (char)*p;
+			b->len++;
+			p++;
+			n--;
+			continue;
+		}
+		if (*p == '"' || *p == '\\') {
+			o[0] = '\\';
+			o[1] = (char)*p;
+			b->len += 2;
+			p++;
+			n--;
+			continue;
+		}
+		if (*p < 0x20 || *p == 0x7f) {
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[*p >> 4];
+			o[5] = hex[*p & 0xf];
+			b->len += 6;
+			p++;
+			n--;
+			continue;
+		}
+		if ((l = log_utf8_len(p, n)) > 0) {
+			memcpy(o, p, l);
+			b->len += l;
+			p += l;
+			n -= l;
+			continue;
+		}
+		memcpy(o, "\\\\x", 3);
+		o[3] = hex[*p >> 4];
+		o[4] = hex[*p & 0xf];
+		b->len += 5;
+		p++;
+		n--;
+	}
+	b->p[b->len++] = '"';
+}
+
+/* "key": as the start of a member; first says no comma before it. */
+static void jkey(struct jbuf *b, const char *key, int first)
+{
+	if (!first)
+		JLIT(b, ",");
+	jstring(b, key);
+	JLIT(b, ":");
 }
 
 /* A time as an ISO 8601 UTC string; 0 (none) as null. */
-static void jput_time(struct json_build *b, json_object *o, const char *key, double t)
+static void jtime(struct jbuf *b, double t)
 {
 	char buf[32];
 
 	if (t <= 0) {
-		jput(b, o, key, NULL, 0);
+		JLIT(b, "null");
 		return;
 	}
 	fmt_utc(t, buf, sizeof(buf));
-	jput(b, o, key, json_object_new_string(buf), 1);
+	jstring(b, buf);
 }
+
+static void jint(struct jbuf *b, long v)
+{
+	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "%ld", v);
+
+	jraw(b, buf, (size_t)n);
+}
+
+/* The document being built and whether a certificate was written yet. */
+struct json_build {
+	struct jbuf *b;			/* the output */
+	int n;				/* certificates written */
+};
 
 static void json_one(void *arg, const struct renew_status *st)
 {
-	struct json_build *b = arg;
-	json_object *o = json_object_new_object();
+	struct json_build *jb = arg;
+	struct jbuf *b = jb->b;
 
-	if (o == NULL || json_object_array_add(b->certs, o) != 0) {
-		json_object_put(o);
-		b->failed = 1;
+	if (b->failed)
 		return;
-	}
-	jput_str(b, o, "path", st->path);
-	jput_str(b, o, "subject", st->subject);
-	jput_str(b, o, "serial", st->serial);
-	jput_str(b, o, "responder", st->responder);
-	jput_str(b, o, "state", renew_state_name(st->state));
-	jput(b, o, "staple", json_object_new_boolean(st->has_staple), 1);
-	jput_time(b, o, "this_update", st->this_update);
-	jput_time(b, o, "next_update", st->next_update);
-	jput_time(b, o, "next_renewal", st->renew_at);
-	jput_str(b, o, "last_error", st->last_error);
-	jput(b, o, "error_count", json_object_new_int(st->error_count), 1);
+	if (jb->n++ > 0)
+		JLIT(b, ",");
+	JLIT(b, "{");
+	jkey(b, "path", 1);
+	jstring(b, st->path);
+	jkey(b, "subject", 0);
+	jstring(b, st->subject);
+	jkey(b, "serial", 0);
+	jstring(b, st->serial);
+	jkey(b, "responder", 0);
+	jstring(b, st->responder);
+	jkey(b, "state", 0);
+	jstring(b, renew_state_name(st->state));
+	jkey(b, "staple", 0);
+	if (st->has_staple)
+		JLIT(b, "true");
+	else
+		JLIT(b, "false");
+	jkey(b, "this_update", 0);
+	jtime(b, st->this_update);
+	jkey(b, "next_update", 0);
+	jtime(b, st->next_update);
+	jkey(b, "next_renewal", 0);
+	jtime(b, st->renew_at);
+	jkey(b, "last_error", 0);
+	jstring(b, st->last_error);
+	jkey(b, "error_count", 0);
+	jint(b, st->error_count);
+	JLIT(b, "}");
 }
 
 /* The /status document, malloc'd (*len bytes), or NULL when out of memory. */
 static char *status_page(struct status *s, size_t *len)
 {
-	struct json_build b = { json_object_new_array(), 0 };
-	json_object *root = json_object_new_object();
-	const char *text;
-	char *out = NULL;
+	struct jbuf b = { NULL, 0, 0, 0 };
+	struct json_build jb = { &b, 0 };
+	char *shrunk;
 
-	if (root == NULL || b.certs == NULL) {
-		json_object_put(b.certs);
-		goto out;
+	JLIT(&b, "{");
+	jkey(&b, "version", 1);
+	jstring(&b, OCSPD_VERSION);
+	jkey(&b, "now", 0);
+	jtime(&b, ev_time());
+	jkey(&b, "certificates", 0);
+	JLIT(&b, "[");
+	renew_foreach_status(s->renew, json_one, &jb);
+	JLIT(&b, "]}\n");
+	if (b.failed) {
+		free(b.p);
+		return NULL;
 	}
-	jput_str(&b, root, "version", OCSPD_VERSION);
-	jput_time(&b, root, "now", ev_time());
-	if (json_object_object_add(root, "certificates", b.certs) != 0) {
-		json_object_put(b.certs);
-		goto out;
+	/* The rendering is kept while clients read it: give back the doubling's slack. */
+	if ((shrunk = realloc(b.p, b.len)) != NULL)
+		b.p = shrunk;
+	*len = b.len;
+	return b.p;
+}
+
+/* ------------------------------------------------------------------------
+ * One rendering of /status shared by every client
+ */
+
+/* What MHD holds for one rendering: freed when the last client is done with it. */
+struct rendering {
+	struct status *s;		/* whose count of live renderings to lower */
+	char *body;			/* the document, malloc'd */
+};
+
+static void rendering_free(void *cls)
+{
+	struct rendering *r = cls;
+
+	r->s->renderings--;
+	free(r->body);
+	free(r);
+}
+
+/*
+ * The response for GET /status: rendered anew only when the cached one is
+ * older than STATUS_PAGE_TTL and fewer than STATUS_PAGE_KEEP older ones are
+ * still being sent (slow or stuck readers keep theirs alive until their
+ * connection times out); otherwise the cached one, however old: its "now"
+ * says when it was made. So status clients cost at most one rendering per
+ * TTL of loop time and a few renderings of memory, however many they are.
+ * Borrowed (the cache keeps a reference), NULL when out of memory.
+ */
+static struct MHD_Response *status_response(struct status *s)
+{
+	struct MHD_Response *resp = NULL;
+	struct rendering *r = NULL;
+	double now = ev_now(s->loop);
+	size_t len = 0;
+
+	if (s->page != NULL && (now - s->page_at < STATUS_PAGE_TTL ||
+	    s->renderings > STATUS_PAGE_KEEP))
+		return s->page;
+	if ((r = calloc(1, sizeof(*r))) == NULL || (r->body = status_page(s, &len)) == NULL)
+		goto fail;
+	r->s = s;
+	resp = MHD_create_response_from_buffer_with_free_callback_cls(len, r->body, rendering_free, r);
+	if (resp == NULL)
+		goto fail;
+	s->renderings++;	/* from here on rendering_free lowers it */
+	r = NULL;
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != MHD_YES ||
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES) {
+		MHD_destroy_response(resp);
+		goto fail;
 	}
-	renew_foreach_status(s->renew, json_one, &b);
-	if (b.failed)
-		goto out;
-	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (text != NULL && (out = malloc(strlen(text) + 2)) != NULL) {
-		*len = strlen(text) + 1;
-		memcpy(out, text, *len - 1);
-		out[*len - 1] = '\n';
-		out[*len] = '\0';
-	}
-out:
-	json_object_put(root);
-	return out;
+	if (s->page != NULL)
+		MHD_destroy_response(s->page);	/* clients still sending it keep their reference */
+	s->page = resp;
+	s->page_at = now;
+	return resp;
+fail:
+	if (r != NULL)
+		free(r->body);
+	free(r);
+	return s->page;		/* an older rendering beats an error */
 }
 
 /* Queues body (malloc'd, taken; NULL: a fixed text instead) with code. */
@@ -328,7 +522,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct status *s = cls;
 	char *body = NULL;
 	size_t len = 0;
-	const char *type;
+	const char *type = NULL;
 
 	(void)version;
 	(void)upload_data;
@@ -341,8 +535,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		type = "text/plain; version=0.0.4; charset=utf-8";
 		body = metrics_page(s, &len);
 	} else if (strcmp(url, "/status") == 0) {
-		type = "application/json";
-		body = status_page(s, &len);
+		struct MHD_Response *resp = status_response(s);
+
+		if (resp != NULL)
+			return MHD_queue_response(conn, MHD_HTTP_OK, resp);	/* takes its own reference */
+		body = NULL;
+		type = NULL;
 	} else {
 		return answer(conn, MHD_HTTP_NOT_FOUND, "text/plain", NULL, 0,
 		    "not found; try /metrics or /status\n");
@@ -378,22 +576,66 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	}
 }
 
-/* Arms the timer for MHD's next connection timeout; none (idle) stops it. */
+/*
+ * A new connection: its kernel send buffer is fixed at STATUS_SNDBUF, so
+ * that a client that does not read pins that much kernel memory and no more
+ * (autotuning would let each one take 4 MB of the same rendering).
+ */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	const union MHD_ConnectionInfo *ci;
+	int sndbuf = STATUS_SNDBUF;
+
+	(void)cls;
+	(void)socket_context;
+	if (code != MHD_CONNECTION_NOTIFY_STARTED ||
+	    (ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD)) == NULL)
+		return;
+	if (setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) == -1)
+		log_debug("status: cannot set the send buffer of a connection (%s)", strerror(errno));
+}
+
+/*
+ * Arms the timer for MHD's next connection timeout, or for the moment the
+ * cached /status rendering expires (so that an idle daemon does not keep
+ * megabytes nobody will be sent); neither (idle) stops it.
+ */
 static void arm(struct status *s)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
+	double after = -1;
 
 	ev_timer_stop(s->loop, &s->timer);
-	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES) {
-		ev_timer_set(&s->timer, ms / 1000.0, 0.);
+	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES)
+		after = ms / 1000.0;
+	if (s->page != NULL) {
+		double left = s->page_at + STATUS_PAGE_TTL - ev_now(s->loop);
+
+		if (left < 0)
+			left = 0;
+		if (after < 0 || left < after)
+			after = left;
+	}
+	if (after >= 0) {
+		ev_timer_set(&s->timer, after, 0.);
 		ev_timer_start(s->loop, &s->timer);
 	}
 }
 
-/* MHD_run() never waits here: in external epoll mode it polls with a zero timeout. */
+/*
+ * MHD_run() never waits here: in external epoll mode it polls with a zero
+ * timeout. An expired rendering that no client is still being sent is let
+ * go (while clients hold older ones, it stays: status_response needs it).
+ */
 static void serve(struct status *s)
 {
 	MHD_run(s->mhd);
+	if (s->page != NULL && s->renderings == 1 &&
+	    ev_now(s->loop) - s->page_at >= STATUS_PAGE_TTL) {
+		MHD_destroy_response(s->page);
+		s->page = NULL;
+	}
 	arm(s);
 }
 
@@ -439,6 +681,9 @@ struct status *status_new(struct ev_loop *loop, const char *listen, struct renew
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)STATUS_CONN_TIMEOUT,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)STATUS_CONN_LIMIT,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)STATUS_PER_IP_LIMIT,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)STATUS_CONN_MEMORY,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 	    MHD_OPTION_END);
 	s->starting = 0;
 	if (s->mhd == NULL) {
@@ -470,8 +715,10 @@ void status_free(struct status *s)
 	if (s->mhd != NULL) {
 		ev_io_stop(s->loop, &s->io);
 		ev_timer_stop(s->loop, &s->timer);
-		MHD_stop_daemon(s->mhd);
+		MHD_stop_daemon(s->mhd);	/* drops the references of connections still open */
 	}
+	if (s->page != NULL)
+		MHD_destroy_response(s->page);
 	free(s->start_err);
 	free(s);
 }
@@ -613,7 +860,24 @@ struct row {
 	int staple;			/* a valid staple is served */
 	int errors;			/* consecutive failed attempts */
 	int rank;			/* without a staple: most urgent state first */
+	char *shown_path;		/* path, escaped for the terminal (malloc'd) */
+	char *shown_error;		/* last_error, likewise, or NULL */
 };
+
+/*
+ * s as log.c would write it (malloc'd; "?" when out of memory): the table
+ * goes to a terminal, and an error text may quote what a responder said.
+ */
+static char *shown(const char *s)
+{
+	size_t n = strlen(s) * 4 + 1;
+	char *e = malloc(n);
+
+	if (e == NULL)
+		return strdup("?");
+	log_escape(e, n, s);
+	return e;
+}
 
 static const char *jstr(json_object *o, const char *key)
 {
@@ -692,6 +956,10 @@ static int report(const char *url, const char *text)
 		if (r->last_error != NULL && strncmp(r->last_error, r->path, strlen(r->path)) == 0 &&
 		    strncmp(r->last_error + strlen(r->path), ": ", 2) == 0)
 			r->last_error += strlen(r->path) + 2;
+		if ((r->shown_path = shown(r->path)) != NULL)
+			r->path = r->shown_path;
+		if (r->last_error != NULL && (r->shown_error = shown(r->last_error)) != NULL)
+			r->last_error = r->shown_error;
 		r->staple = json_object_object_get_ex(o, "staple", &v) && json_object_get_boolean(v) &&
 		    r->expires != NULL;
 		r->errors = json_object_object_get_ex(o, "error_count", &v) ? json_object_get_int(v) : 0;
@@ -723,6 +991,10 @@ static int report(const char *url, const char *text)
 		    (int)pathw, r->path, or_dash(r->last_error));
 	}
 out:
+	for (i = 0; rows != NULL && i < n; i++) {
+		free(rows[i].shown_path);
+		free(rows[i].shown_error);
+	}
 	free(rows);
 	json_object_put(root);
 	return rc;

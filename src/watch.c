@@ -44,6 +44,13 @@ struct wdir {
 	UT_hash_handle hh;		/* by wd */
 };
 
+/* A certificate file whose name was refused (watch_name_clean), logged once. */
+struct refused {
+	char *path;			/* owned; the hash key */
+	unsigned gen;			/* last scan that saw it */
+	UT_hash_handle hh;		/* by path */
+};
+
 struct watch {
 	struct ev_loop *loop;		/* the one event loop */
 	const struct conf *c;		/* borrowed; replaced by watch_reconfigure */
@@ -54,6 +61,7 @@ struct watch {
 	ev_timer rescan;		/* the fallback rescan */
 	struct known *files;		/* every certificate file we know */
 	struct wdir *dirs;		/* every watched directory */
+	struct refused *refused;	/* names refused and already logged */
 	unsigned gen;			/* current scan generation */
 	int healthy;			/* inotify watches every directory */
 	unsigned ticks;			/* rescan timer expiries */
@@ -111,6 +119,54 @@ int watch_wanted(const char *path, const struct conf *c)
 	return name_ok(path, c, 1);
 }
 
+/* ---------------------------------------------------------------- refused names */
+
+int watch_name_clean(const char *path)
+{
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+#define REFUSED_PRUNE 256	/* past this many, forget names not seen in the last two scans */
+
+/*
+ * True when path must not become a certificate because of its name; logged
+ * the first time only (a rescan every few seconds must not repeat it).
+ */
+static int refuse_name(struct watch *w, const char *path)
+{
+	struct refused *r, *tmp;
+
+	if (watch_name_clean(path))
+		return 0;
+	HASH_FIND_STR(w->refused, path, r);
+	if (r != NULL) {
+		r->gen = w->gen;
+		return 1;
+	}
+	if (HASH_COUNT(w->refused) >= REFUSED_PRUNE) {
+		HASH_ITER(hh, w->refused, r, tmp) {
+			if (w->gen - r->gen > 1) {
+				HASH_DEL(w->refused, r);
+				free(r->path);
+				free(r);
+			}
+		}
+	}
+	/* log.c shows the control bytes as \xNN: the line names the file without breaking. */
+	log_err("%s: file name refused: it contains a control character (newline, tab, escape...), which "
+	    "hooks, logs and HAProxy commands could not carry; rename the file", path);
+	if ((r = calloc(1, sizeof(*r))) == NULL || (r->path = strdup(path)) == NULL) {
+		free(r);
+		return 1;	/* logged again at the next scan: better than never */
+	}
+	r->gen = w->gen;
+	HASH_ADD_KEYPTR(hh, w->refused, r->path, strlen(r->path), r);
+	return 1;
+}
+
 /* ---------------------------------------------------------------- state */
 
 static void forget(struct watch *w, struct known *k)
@@ -126,6 +182,8 @@ static void seen(struct watch *w, const char *path, const struct stat *st)
 {
 	struct known *k;
 
+	if (refuse_name(w, path))
+		return;
 	HASH_FIND_STR(w->files, path, k);
 	if (k == NULL) {
 		if ((k = calloc(1, sizeof(*k))) == NULL || (k->path = strdup(path)) == NULL) {
@@ -507,6 +565,7 @@ void watch_reconfigure(struct watch *w, const struct conf *c)
 void watch_free(struct watch *w)
 {
 	struct known *k, *tmp;
+	struct refused *r, *rtmp;
 
 	if (w == NULL)
 		return;
@@ -515,6 +574,11 @@ void watch_free(struct watch *w)
 		HASH_DEL(w->files, k);
 		free(k->path);
 		free(k);
+	}
+	HASH_ITER(hh, w->refused, r, rtmp) {
+		HASH_DEL(w->refused, r);
+		free(r->path);
+		free(r);
 	}
 	free(w);
 }

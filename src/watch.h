@@ -38,4 +38,13 @@ void watch_reconfigure(struct watch *w, const struct conf *c);
  */
 int watch_wanted(const char *path, const struct conf *c);
 
+/*
+ * Whether path can be passed on: no control byte (0x00-0x1f, 0x7f). A
+ * certificate file whose path has one is refused with one error line (the
+ * rest of the directory goes on), so that every path ocspd hands to a hook
+ * (one per line on stdin and in OCSPD_CHANGED) or to HAProxy is one whole
+ * line. Non-UTF-8 bytes are allowed. Pure.
+ */
+int watch_name_clean(const char *path);
+
 #endif

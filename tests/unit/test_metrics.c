@@ -51,11 +51,14 @@ static void test_fetch_labels(void **state)
 	metrics_fetch("http://ocsp.example/", METRICS_FETCH_GOOD);
 	metrics_fetch("http://ocsp.example/", METRICS_FETCH_ERROR);
 	metrics_fetch("http://x/\"a\\b\nc", METRICS_FETCH_INVALID);
+	metrics_fetch("http://y/\xff\r\xc3\xa9", METRICS_FETCH_INVALID);
 	t = text();
 	assert_line(t, "ocspd_fetches_total{responder=\"http://ocsp.example/\",result=\"good\"} 2");
 	assert_line(t, "ocspd_fetches_total{responder=\"http://ocsp.example/\",result=\"error\"} 1");
 	assert_line(t, "ocspd_fetches_total{responder=\"http://ocsp.example/\",result=\"revoked\"} 0");
 	assert_line(t, "ocspd_fetches_total{responder=\"http://x/\\\"a\\\\b\\nc\",result=\"invalid\"} 1");
+	/* Not UTF-8 and a CR: \\xNN text; valid UTF-8 (é) as it is. */
+	assert_line(t, "ocspd_fetches_total{responder=\"http://y/\\\\xff\\\\x0d\xc3\xa9\",result=\"invalid\"} 1");
 	assert_line(t, "# TYPE ocspd_fetches_total counter");
 	free(t);
 	metrics_free();

@@ -160,6 +160,21 @@ static void test_ignore_exact(void **state)
 	WANTED("/certs/notdefault.pem", c);
 }
 
+/* Names that could not be one line of a hook's input are refused; other bytes pass. */
+static void test_name_clean(void **state)
+{
+	(void)state;
+	assert_true(watch_name_clean("/etc/ssl/a b;$(x)-.pem"));
+	assert_true(watch_name_clean("/etc/ssl/\xff\xfe-latin1.pem"));
+	assert_true(watch_name_clean("/etc/ssl/caf\xc3\xa9.pem"));
+	assert_false(watch_name_clean("/etc/ssl/evil\nforged.pem"));
+	assert_false(watch_name_clean("/etc/ssl/esc\x1b[31m.pem"));
+	assert_false(watch_name_clean("/etc/ssl/cr\r.pem"));
+	assert_false(watch_name_clean("/etc/ssl/tab\t.pem"));
+	assert_false(watch_name_clean("/etc/ssl/del\x7f.pem"));
+	assert_false(watch_name_clean("/etc/ss\x01l/a.pem"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +184,7 @@ int main(void)
 		cmocka_unit_test(test_ignore_base_name),
 		cmocka_unit_test(test_ignore_full_path),
 		cmocka_unit_test(test_ignore_exact),
+		cmocka_unit_test(test_name_clean),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
