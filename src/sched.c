@@ -8,6 +8,7 @@ double sched_renew_at(double now, double this_upd, double next_upd, double min_v
 	double latest = next_upd - min_validity;	/* renew by then to keep min_validity */
 	double at = mid;
 	double floor_at = now + SCHED_FLOOR;
+	int aged = 0;	/* the midpoint was past when the response came */
 
 	/* A response shorter than min_validity can only be renewed at its midpoint. */
 	if (latest > now && latest < mid)
@@ -20,6 +21,7 @@ double sched_renew_at(double now, double this_upd, double next_upd, double min_v
 		 */
 		double wait;
 
+		aged = 1;
 		if (latest > now) {
 			wait = (latest - now) / 2;
 			if (wait < SCHED_AGED_MIN)
@@ -31,8 +33,12 @@ double sched_renew_at(double now, double this_upd, double next_upd, double min_v
 	}
 	if (at > now)
 		at -= (at - now) * 0.1 * rnd;
-	/* The responder said how long its answer stays fresh: asking sooner gets the same bytes. */
-	if (fresh_until > at && latest > now)
+	/*
+	 * An aged answer: the responder said how long it stays fresh, and asking
+	 * sooner gets the same bytes. A young one keeps its midpoint, and so
+	 * half its validity as the margin for retries.
+	 */
+	if (aged && fresh_until > at && latest > now)
 		at = fresh_until < latest ? fresh_until : latest;
 	if (max_interval > 0 && at > now + max_interval)
 		at = now + max_interval * (1 - 0.1 * rnd);

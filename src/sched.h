@@ -21,9 +21,10 @@
  *   SCHED_AGED_MIN unless that is later than next_upd - min_validity; once
  *   below min_validity, half-way to next_upd;
  * - pulled earlier by up to 10 % of the wait for jitter;
- * - not before fresh_until (the end of the responder's HTTP Cache-Control
- *   max-age or Expires, RFC 5019 6.2; 0 = none) unless that is later than
- *   next_upd - min_validity, then at that;
+ * - for such an aged response, not before fresh_until (the end of the
+ *   responder's HTTP Cache-Control max-age or Expires, RFC 5019 6.2; 0 =
+ *   none) unless that is later than next_upd - min_validity, then at that
+ *   (a young response keeps its midpoint: half its validity to retry in);
  * - no later than now + max_interval (up to 10 % earlier), whatever
  *   next_upd says, so that a revocation is seen;
  * - never sooner than now + SCHED_FLOOR.

@@ -129,14 +129,16 @@ static void test_aged_fetch_count(void **state)
 	/* The old rule: one fetch per 10-20 s for 2 days, about 11,000. */
 }
 
-/* Cache-Control max-age / Expires delays the fetch, but never past nextUpdate - min-validity. */
+/*
+ * Cache-Control max-age / Expires delays the fetch of an aged response, but
+ * never past nextUpdate - min-validity; a young response keeps its midpoint.
+ */
 static void test_http_freshness(void **state)
 {
 	(void)state;
-	/* A fresh one-day response with max-age 20 h: not before the 20 h are up. */
-	assert_true(sched_renew_at(NOW, NOW, NOW + DAY, 2 * HOUR, 1e9, NOW + 20 * HOUR, 0.0) == NOW + 20 * HOUR);
-	/* max-age beyond nextUpdate - min-validity: at the cap. */
-	assert_true(sched_renew_at(NOW, NOW, NOW + DAY, 2 * HOUR, 1e9, NOW + 30 * HOUR, 0.0) == NOW + 22 * HOUR);
+	/* A fresh one-day response with max-age 20 h: still at the midpoint, 12 h of margin kept. */
+	assert_true(sched_renew_at(NOW, NOW, NOW + DAY, 2 * HOUR, 1e9, NOW + 20 * HOUR, 0.0) == NOW + DAY / 2);
+	assert_true(sched_renew_at(NOW, NOW, NOW + DAY, 2 * HOUR, 1e9, NOW + 30 * HOUR, 0.0) == NOW + DAY / 2);
 	/* max-age shorter than the midpoint changes nothing (it only ever delays). */
 	assert_true(sched_renew_at(NOW, NOW, NOW + DAY, 2 * HOUR, 1e9, NOW + HOUR, 0.0) == NOW + DAY / 2);
 	/* An aged response with max-age 30 h: 30 h rather than the halving's 23 h. */
