@@ -315,7 +315,7 @@ int main(int argc, char **argv)
 	uint64_t wd_usec;
 	uid_t uid = 0;
 	gid_t gid = 0;
-	int known, stapled, n, rc = 2;
+	int known, stapled, refused, n, rc = 2;
 
 	if (argc > 1 && strcmp(argv[1], "status") == 0)
 		return status_command(argc - 1, argv + 1);
@@ -399,6 +399,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	watch_rescan(d.watch);
+	refused = watch_refused(d.watch);
 	renew_count(d.renew, &known, &stapled);
 	log_info("watching %d certificate file%s", known, known == 1 ? "" : "s");
 
@@ -426,8 +427,13 @@ int main(int argc, char **argv)
 		renew_count(d.renew, &known, &stapled);
 		log_info("one-off: %d of %d certificates have a valid staple", stapled, known);
 		rc = known > 0 && stapled == known ? 0 : 1;
-		if (known == 0)
+		if (known == 0 && refused == 0)
 			log_err("no certificate files found");
+		if (refused > 0) {
+			log_err("one-off: %d certificate file%s refused for %s name", refused,
+			    refused == 1 ? "" : "s", refused == 1 ? "its" : "their");
+			rc = 1;
+		}
 		/* A socket that took the connection and then failed us: its HAProxy lacks staples. */
 		if ((n = deliver_failed(d.deliver)) > 0) {
 			log_err("one-off: %d HAProxy admin socket%s failed (see above)", n, n == 1 ? "" : "s");

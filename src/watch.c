@@ -167,6 +167,16 @@ static int refuse_name(struct watch *w, const char *path)
 	return 1;
 }
 
+int watch_refused(const struct watch *w)
+{
+	const struct refused *r, *tmp;
+	int n = 0;
+
+	HASH_ITER(hh, w->refused, r, tmp)
+		n += r->gen == w->gen;
+	return n;
+}
+
 /* ---------------------------------------------------------------- state */
 
 static void forget(struct watch *w, struct known *k)

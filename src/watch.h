@@ -28,6 +28,9 @@ void watch_free(struct watch *w);
 /* Looks at every path now (start, SIGHUP); reports differences. */
 void watch_rescan(struct watch *w);
 
+/* Files the last scan refused because of their names (logged at the first refusal). */
+int watch_refused(const struct watch *w);
+
 /* Applies a new configuration (SIGHUP): new paths, filters, interval. */
 void watch_reconfigure(struct watch *w, const struct conf *c);
 

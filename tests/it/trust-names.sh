@@ -113,4 +113,11 @@ ok "/status is valid JSON; the \\xff\\xfe name reads \\xff\\xfe (also in ocspd s
 kill -0 "$pid" 2>/dev/null || fail "ocspd died"
 stop_pid "$pid"
 [ "$RC" = 0 ] || fail "SIGTERM: exit $RC"
+
+# --one-off: a refused name is a file without a staple, so the pass failed.
+run_ocspd "$T/oneoff.log" --one-off --ca-file "$CA/root.pem" "$site"
+[ "$RC" = 1 ] || fail "--one-off with refused names: exit $RC, expected 1"
+grep -q "one-off: 4 certificate files refused for their name" "$T/oneoff.log" ||
+	fail "--one-off does not say that names were refused: $(tail -3 "$T/oneoff.log")"
+ok "--one-off exits 1 and counts the refused names"
 pass
