@@ -30,6 +30,52 @@ static char tmpdir[] = "/tmp/test_haproxy.XXXXXX";
 /* snprintf that must fit. */
 #define FMT(buf, ...) assert_true(snprintf(buf, sizeof(buf), __VA_ARGS__) < (int)sizeof(buf))
 
+/* ================================================================ pem_payload */
+
+/*
+ * The withdrawal payload: only PEM blocks, no blank line (it would end the
+ * payload and make the rest of the file CLI commands), no control byte.
+ */
+static void test_pem_payload(void **state)
+{
+	const char *bundle =
+	    "# a comment line: not sent\r\n"
+	    "-----BEGIN CERTIFICATE-----\r\nAAAA\r\n\r\nBBBB\r\n-----END CERTIFICATE-----\r\n"
+	    "\n"
+	    "show info\n"
+	    "-----BEGIN PRIVATE KEY-----\nCCCC\n-----END PRIVATE KEY-----";
+	const char *want =
+	    "-----BEGIN CERTIFICATE-----\nAAAA\nBBBB\n-----END CERTIFICATE-----\n"
+	    "-----BEGIN PRIVATE KEY-----\nCCCC\n-----END PRIVATE KEY-----\n";
+	const char *bad[] = {
+	    "",						/* nothing */
+	    "just text\n",				/* no block */
+	    "-----BEGIN CERTIFICATE-----\nAAAA\n",	/* unterminated */
+	    "-----BEGIN CERTIFICATE-----\nAA\001A\n-----END CERTIFICATE-----\n",
+	    "-----BEGIN CERTIFICATE-----\nAA\tA\n-----END CERTIFICATE-----\n",
+	    "-----BEGIN CERTIFICATE-----\nAA\xc3\xa9\n-----END CERTIFICATE-----\n",
+	};
+	char *out, *err = NULL;
+	size_t len = 0;
+
+	(void)state;
+	out = haproxy_pem_payload(bundle, strlen(bundle), &len, &err);
+	assert_non_null(out);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(out, want, len);
+	assert_null(memmem(out, len, "\n\n", 2));
+	free(out);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		out = haproxy_pem_payload(bad[i], strlen(bad[i]), &len, &err);
+		assert_null(out);
+		assert_non_null(err);
+		/* The reason never quotes the file (it may be a key). */
+		assert_null(strstr(err, "AA"));
+		free(err);
+		err = NULL;
+	}
+}
+
 /* ================================================================ quote_arg */
 
 /*
@@ -647,6 +693,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_quote_arg),
+		cmocka_unit_test(test_pem_payload),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_path_under),
 		cmocka_unit_test(test_cfg),
