@@ -555,6 +555,7 @@ static void parse_done(void *arg)
 	c->issuer = issuer_ref(r, j->b->issuer);
 	c->ident = j->ident;
 	c->have_ident = j->have_ident;
+	c->withdrawn = 0;	/* a new file: a withdrawal refused for the old one is due again */
 	c->revoked = 0;		/* a new parse may be a new certificate */
 	errors_cleared(c);
 	c->n_urls = j->b->n_urls;
