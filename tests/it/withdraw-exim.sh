@@ -100,9 +100,9 @@ awk -F'\t' -v OFS='\t' -v s="$serial" -v r="$revtime" \
 	"$CA/index.txt" >"$T/index.new" && mv "$T/index.new" "$CA/index.txt"
 start_responder "$PKI" "$RESP_PORT" -nmin 10
 wait_log "$T/ocspd.log" "good1.pem: certificate revoked" || fail "ocspd did not see the revocation"
-wait_log "$T/ocspd.log" "hook: done" || fail "the hook did not run"
-wait_for eval '[ ! -e "$inc/$(printf %s "$site/good1.pem" | tr / _).der" ]' ||
-	fail "the hook kept good1's staple copy"
+# Exim expands tls_ocsp_file per connection: the staple goes without a reload.
+wait_for is good1 none || fail "good1 (revoked): Exim still sends ($(starttls good1 || echo 'STARTTLS failed'))"
+[ ! -e "$inc/$(printf %s "$site/good1.pem" | tr / _).der" ] || fail "the hook kept good1's staple copy"
 hup good1
 hup good2
 sleep 1
