@@ -10,6 +10,9 @@
  * "set ssl ocsp-response <base64>" written back to back; answers end with
  * "\n> " and are matched in order. A certificate HAProxy loaded without a
  * .ocsp file gets its staple through "set ssl cert <crt>.ocsp" + "commit".
+ * A withdrawn staple leaves through "set ssl cert <crt>" with the bundle +
+ * "commit" (haproxy_withdraw); that command alone holds key material, only
+ * from the moment it is written until the write completes, then wiped.
  * A lost connection (or a HAProxy process that reports it is stopping) is
  * reconnected with backoff and every staple of its certificates pushed again.
  * Whatever the peer sends, it gets error lines and nothing else: answers
