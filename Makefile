@@ -81,6 +81,7 @@ install: ocspd
 	install -D -m 755 ocspd $(DESTDIR)$(PREFIX)/sbin/ocspd
 	install -D -m 644 man/ocspd.8 $(DESTDIR)$(PREFIX)/share/man/man8/ocspd.8
 	install -D -m 644 man/ocspd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/ocspd.conf.5
+	install -D -m 755 contrib/ocspd-stapling-switch $(DESTDIR)$(PREFIX)/share/ocspd/ocspd-stapling-switch
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)/etc/ocspd
 	sed 's|/usr/local/sbin/ocspd|$(PREFIX)/sbin/ocspd|' contrib/ocspd.service \
 		>$(DESTDIR)$(PREFIX)/lib/systemd/system/ocspd.service

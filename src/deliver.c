@@ -73,6 +73,16 @@ void deliver_recycled(struct deliver *d, const char *certpath,
 	haproxy_push(d->haproxy, certpath, der, len);
 }
 
+void deliver_withdrawn(struct deliver *d, const char *certpath,
+    const struct deliver_ident *id)
+{
+	if (d == NULL)
+		return;
+	if (id != NULL)
+		haproxy_withdraw(d->haproxy, certpath, id);
+	hook_changed(d->hook, certpath);
+}
+
 void deliver_alert(struct deliver *d, const char *event, const char *certpath,
     const char *detail)
 {

@@ -10,10 +10,24 @@
 #define OCSPD_DELIVER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <ev.h>
 
 struct conf;
 struct deliver;
+
+/*
+ * Which file a certificate path named when the core parsed it (stat(2) of
+ * the file, symlinks followed, taken before it was read). A withdrawal
+ * reads the bundle again to send it to HAProxy and refuses when any of
+ * these differ: it would re-commit a certificate nobody has checked.
+ */
+struct deliver_ident {
+	dev_t dev;			/* st_dev */
+	ino_t ino;			/* st_ino */
+	off_t size;			/* st_size */
+	long long mtime_ns;		/* st_mtim in nanoseconds */
+};
 
 /* Calls fn once for every certificate that currently has a staple. */
 typedef void deliver_each_fn(void *fnarg, const char *certpath,
@@ -50,6 +64,17 @@ void deliver_staple(struct deliver *d, const char *certpath,
  */
 void deliver_recycled(struct deliver *d, const char *certpath,
     const unsigned char *der, size_t len);
+
+/*
+ * certpath's staple was withdrawn (revoked, expired, or no longer for the
+ * certificate in the file) and <certpath>.ocsp emptied: every HAProxy that
+ * serves certpath re-loads the certificate without a staple (see
+ * haproxy_withdraw), and --hook runs as for a new staple (the hook finds
+ * the .ocsp empty). id: the file as parsed (NULL: never parsed, HAProxy is
+ * left alone); read during the call only.
+ */
+void deliver_withdrawn(struct deliver *d, const char *certpath,
+    const struct deliver_ident *id);
 
 /* Something the operator must act on: event is "revoked", "expiring" or "expired". */
 void deliver_alert(struct deliver *d, const char *event, const char *certpath,

@@ -1,5 +1,6 @@
 /* haproxy — see haproxy.h. */
 #include "haproxy.h"
+#include "fsroot.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -14,6 +15,8 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <uthash.h>
 
@@ -45,6 +48,8 @@ enum cmd_kind {
 	CMD_SET,		/* set ssl cert <crt>.ocsp (fallback, step 1) */
 	CMD_COMMIT,		/* commit ssl cert <crt> (fallback, step 2) */
 	CMD_ABORT,		/* abort ssl cert <crt> after a failed commit */
+	CMD_WSET,		/* withdrawal: set ssl cert <crt> << bundle (read when written) */
+	CMD_WCOMMIT,		/* withdrawal: commit ssl cert <crt> */
 };
 
 struct haproxy_cmd {
@@ -53,7 +58,10 @@ struct haproxy_cmd {
 	int quiet;			/* an error here was already reported */
 	char *cert;			/* certificate path, for logs (NULL for CTRL/PROBE) */
 	char *name;			/* the certificate as HAProxy loaded it */
-	size_t len;			/* bytes of text */
+	size_t len;			/* bytes of text (CMD_WSET: of secret once loaded) */
+	char *secret;			/* CMD_WSET: the command with the bundle, only while being written */
+	struct deliver_ident ident;	/* CMD_WSET: the file as parsed */
+	int loaded;			/* CMD_WSET: secret was built (and maybe wiped since) */
 	char text[];			/* the command line(s), "\n"-terminated */
 };
 
@@ -177,6 +185,60 @@ int haproxy_quote_arg(const char *arg, char *out, size_t size, char **err)
 }
 
 /* A copy of s without trailing slashes ("/" stays "/"); NULL on ENOMEM. */
+char *haproxy_pem_payload(const char *text, size_t len, size_t *outlen, char **err)
+{
+	const char *p = text, *end = text + len;
+	char *out = NULL;
+	size_t o = 0;
+	int inside = 0, blocks = 0;
+
+	/* Never more than the input plus one "\n". */
+	if ((out = malloc(len + 2)) == NULL) {
+		err_set(err, "out of memory");
+		return NULL;
+	}
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl != NULL ? nl : end;
+		size_t n = (size_t)(le - p);
+
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (!inside && n >= 11 && memcmp(p, "-----BEGIN ", 11) == 0)
+			inside = 1;
+		if (inside && n > 0) {
+			for (size_t i = 0; i < n; i++) {
+				if ((unsigned char)p[i] < 0x20 || (unsigned char)p[i] >= 0x7f) {
+					err_set(err, "a control or non-ASCII byte inside a PEM block");
+					goto fail;
+				}
+			}
+			memcpy(out + o, p, n);
+			o += n;
+			out[o++] = '\n';
+			if (n >= 9 && memcmp(p, "-----END ", 9) == 0) {
+				inside = 0;
+				blocks++;
+			}
+		}
+		p = nl != NULL ? nl + 1 : end;
+	}
+	if (inside) {
+		err_set(err, "a PEM block without its END line");
+		goto fail;
+	}
+	if (blocks == 0) {
+		err_set(err, "no PEM block");
+		goto fail;
+	}
+	*outlen = o;
+	return out;
+fail:
+	OPENSSL_cleanse(out, len + 2);
+	free(out);
+	return NULL;
+}
+
 static char *path_norm(const char *s, size_t n)
 {
 	while (n > 1 && s[n - 1] == '/')
@@ -456,15 +518,31 @@ static void answer_line(const char *a, size_t len, char *buf, size_t size)
 static void sock_connect(struct haproxy_sock *s);
 static void sock_flush(struct haproxy_sock *s);
 
+/* Wipes a bundle still held by a withdrawal (partly written when the connection went). */
+static void cmd_wipe(struct haproxy_cmd *c)
+{
+	if (c->secret != NULL) {
+		OPENSSL_cleanse(c->secret, c->len);
+		free(c->secret);
+		c->secret = NULL;
+	}
+}
+
+static void cmd_free(struct haproxy_cmd *c)
+{
+	cmd_wipe(c);
+	free(c->cert);
+	free(c->name);
+	free(c);
+}
+
 static void cmd_free_all(struct haproxy_sock *s)
 {
 	struct haproxy_cmd *c = s->head, *next;
 
 	for (; c != NULL; c = next) {
 		next = c->next;
-		free(c->cert);
-		free(c->name);
-		free(c);
+		cmd_free(c);
 	}
 	s->head = s->unsent = s->tail = NULL;
 	s->woff = 0;
@@ -490,6 +568,10 @@ static const char *cmd_name(const struct haproxy_cmd *c)
 		return "commit ssl cert";
 	case CMD_ABORT:
 		return "abort ssl cert";
+	case CMD_WSET:
+		return "set ssl cert (withdrawal)";
+	case CMD_WCOMMIT:
+		return "commit ssl cert (withdrawal)";
 	}
 	return "?";
 }
@@ -549,6 +631,117 @@ static int cmd_str(struct haproxy_sock *s, enum cmd_kind kind, const char *line)
 	return cmd_queue(s, kind, NULL, NULL, line, strlen(line), NULL, 0, NULL, 0);
 }
 
+/* The bytes to write for c. */
+static const char *cmd_bytes(const struct haproxy_cmd *c)
+{
+	return c->secret != NULL ? c->secret : c->text;
+}
+
+static int same_ident(const struct stat *st, const struct deliver_ident *id)
+{
+	return st->st_dev == id->dev && st->st_ino == id->ino && st->st_size == id->size &&
+	    (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec == id->mtime_ns;
+}
+
+/*
+ * Builds the withdrawal c (CMD_WSET) from the bundle on disk, just before
+ * it is written: the file must still be the one parsed (checked before and
+ * after the read), read as fsroot says, and only its PEM blocks are kept.
+ * Every copy but c->secret is wiped here. 0, or -1 with *err (which never
+ * quotes the file's contents).
+ */
+static int wset_load(struct haproxy_cmd *c, char **err)
+{
+	const char *base;
+	struct stat before, after;
+	unsigned char *buf = NULL;
+	char *payload = NULL, arg[2 * PATH_MAX], head[2 * PATH_MAX + 32];
+	size_t len = 0, plen = 0;
+	int dfd = -1, configured, hl, rc = -1;
+	char *perr = NULL;
+
+	c->loaded = 1;
+	if (haproxy_quote_arg(c->name, arg, sizeof(arg), &perr) == -1) {
+		err_set(err, "its name cannot be passed to the HAProxy CLI (%s)", perr);
+		goto out;
+	}
+	if ((hl = snprintf(head, sizeof(head), "set ssl cert %s <<\n", arg)) >= (int)sizeof(head)) {
+		err_set(err, "certificate path too long for the HAProxy CLI");
+		goto out;
+	}
+	if ((dfd = fsroot_open_dir(c->cert, &base, &configured, err)) == -1)
+		goto out;
+	if (fstatat(dfd, base, &before, 0) == -1) {
+		err_set(err, "cannot stat the certificate file (%s)", strerror(errno));
+		goto out;
+	}
+	if (!same_ident(&before, &c->ident))
+		goto changed;
+	if (fsroot_read(c->cert, FSROOT_OWNED, 16 * HAPROXY_PEM_MAX, &buf, &len, &perr) != 0) {
+		err_set(err, "%s", perr);
+		goto out;
+	}
+	if (fstatat(dfd, base, &after, 0) == -1 || !same_ident(&after, &c->ident))
+		goto changed;
+	if ((payload = haproxy_pem_payload((const char *)buf, len, &plen, &perr)) == NULL) {
+		err_set(err, "the bundle cannot be sent (%s)", perr);
+		goto out;
+	}
+	if (plen > HAPROXY_PEM_MAX) {
+		err_set(err, "its PEM blocks are %zu bytes, more than the %d a HAProxy CLI payload holds",
+		    plen, HAPROXY_PEM_MAX);
+		goto out;
+	}
+	if ((c->secret = malloc((size_t)hl + plen + 1)) == NULL) {
+		err_set(err, "out of memory");
+		goto out;
+	}
+	memcpy(c->secret, head, (size_t)hl);
+	memcpy(c->secret + hl, payload, plen);
+	c->secret[(size_t)hl + plen] = '\n';	/* the blank line that ends the payload */
+	c->len = (size_t)hl + plen + 1;
+	rc = 0;
+	goto out;
+changed:
+	err_set(err, "the certificate file changed since it was parsed; it is checked again first");
+out:
+	free(perr);
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+	}
+	if (payload != NULL) {
+		OPENSSL_cleanse(payload, plen);
+		free(payload);
+	}
+	if (dfd != -1)
+		close(dfd);
+	return rc;
+}
+
+/* Takes withdrawal c (a CMD_WSET not written yet) and the commit after it out of s's FIFO. */
+static void wset_drop(struct haproxy_sock *s, struct haproxy_cmd *c)
+{
+	struct haproxy_cmd *commit = c->next, *after, *prev = NULL, **pp = &s->head;
+
+	if (commit != NULL && commit->kind != CMD_WCOMMIT)
+		commit = NULL;
+	after = commit != NULL ? commit->next : c->next;
+	for (; *pp != c; pp = &(*pp)->next)
+		prev = *pp;
+	*pp = after;
+	if (after == NULL)
+		s->tail = prev;
+	if (s->unsent == c)
+		s->unsent = after;
+	s->pending -= commit != NULL ? 2 : 1;
+	cmd_free(c);
+	if (commit != NULL)
+		cmd_free(commit);
+	if (s->head == NULL)
+		ev_timer_stop(s->h->loop, &s->deadline);
+}
+
 /*
  * Closes the connection (why: the reason, for the log) and retries with
  * backoff, or gives up with --one-off. The backoff only starts over when
@@ -573,7 +766,7 @@ static void sock_lost(struct haproxy_sock *s, const char *why, enum sock_loss ki
 	 */
 	if (h->one_off || kind == LOSS_BROKEN) {
 		for (struct haproxy_cmd *c = s->head; c != NULL; c = c->next) {
-			if (c->kind == CMD_OCSP || c->kind == CMD_COMMIT) {
+			if (c->kind == CMD_OCSP || c->kind == CMD_COMMIT || c->kind == CMD_WCOMMIT) {
 				metrics_push(METRICS_PUSH_FAILED);
 				failed++;
 			}
@@ -731,7 +924,7 @@ static void sock_flush(struct haproxy_sock *s)
 	while (s->unsent != NULL) {
 		struct iovec iov[WRITE_IOV];
 		struct msghdr msg;
-		struct haproxy_cmd *c = s->unsent;
+		struct haproxy_cmd *c;
 		size_t off = s->woff;
 		int n = 0;
 		ssize_t w;
@@ -739,8 +932,23 @@ static void sock_flush(struct haproxy_sock *s)
 		/* Bench mode: wait for every answer before the next command. */
 		if (h->serial && s->head != s->unsent)
 			break;
-		for (; c != NULL && n < WRITE_IOV; c = c->next) {
-			iov[n].iov_base = c->text + off;
+		/* A withdrawal's bundle is read only when its turn to be written has come. */
+		if (s->unsent->kind == CMD_WSET && !s->unsent->loaded) {
+			char *err = NULL;
+
+			if (wset_load(s->unsent, &err) == -1) {
+				log_err("%s: staple not withdrawn from HAProxy %s (%s)", s->unsent->cert,
+				    s->path, err);
+				free(err);
+				metrics_push(METRICS_PUSH_FAILED);
+				wset_drop(s, s->unsent);
+				continue;
+			}
+		}
+		for (c = s->unsent; c != NULL && n < WRITE_IOV; c = c->next) {
+			if (c->kind == CMD_WSET && !c->loaded)
+				break;	/* loaded at its turn, above */
+			iov[n].iov_base = (char *)cmd_bytes(c) + off;
 			iov[n].iov_len = c->len - off;
 			off = 0;
 			n++;
@@ -767,6 +975,7 @@ static void sock_flush(struct haproxy_sock *s)
 			} else {
 				w -= (ssize_t)left;
 				s->woff = 0;
+				cmd_wipe(s->unsent);	/* the bundle is HAProxy's now, not ours */
 				s->unsent = s->unsent->next;
 			}
 		}
@@ -864,8 +1073,8 @@ static int on_answer(struct haproxy_sock *s, const char *a, size_t len)
 	 * prompt, and taking it would shift every later answer onto the wrong
 	 * command. The connection is out of step: start over.
 	 */
-	if (ans == HAPROXY_ANS_EMPTY &&
-	    (c->kind == CMD_OCSP || c->kind == CMD_SET || c->kind == CMD_COMMIT)) {
+	if (ans == HAPROXY_ANS_EMPTY && (c->kind == CMD_OCSP || c->kind == CMD_SET ||
+	    c->kind == CMD_COMMIT || c->kind == CMD_WSET || c->kind == CMD_WCOMMIT)) {
 		snprintf(why, sizeof(why), "answered \"%s\" with nothing (out of step with our "
 		    "commands)", cmd_name(c));
 		sock_lost(s, why, LOSS_BROKEN);
@@ -904,11 +1113,23 @@ static int on_answer(struct haproxy_sock *s, const char *a, size_t len)
 				c->next->quiet = 1;
 		}
 		break;
+	case CMD_WSET:
+		if (ans != HAPROXY_ANS_TRANSACTION) {
+			log_err("%s: HAProxy %s refused to re-load %s without its staple (%s)",
+			    c->cert, s->path, c->name, line);
+			if (c->next != NULL && c->next->kind == CMD_WCOMMIT)
+				c->next->quiet = 1;
+		}
+		break;
 	case CMD_COMMIT:
+	case CMD_WCOMMIT:
 		/* The fallback's outcome, counted once here (a failed set makes the commit fail). */
 		if (ans == HAPROXY_ANS_COMMITTED) {
-			log_info("%s: staple attached in HAProxy %s (loaded without .ocsp)",
-			    c->cert, s->path);
+			if (c->kind == CMD_WCOMMIT)
+				log_info("%s: staple withdrawn from HAProxy %s", c->cert, s->path);
+			else
+				log_info("%s: staple attached in HAProxy %s (loaded without .ocsp)",
+				    c->cert, s->path);
 			metrics_push(METRICS_PUSH_COMMITTED);
 		} else {
 			metrics_push(METRICS_PUSH_FAILED);
@@ -927,9 +1148,7 @@ static int on_answer(struct haproxy_sock *s, const char *a, size_t len)
 		log_debug("%s: abort ssl cert: %s", c->cert, line);
 		break;
 	}
-	free(c->cert);
-	free(c->name);
-	free(c);
+	cmd_free(c);
 	return rc;
 }
 
@@ -1383,6 +1602,54 @@ void haproxy_push(struct haproxy *h, const char *certpath,
 {
 	if (h != NULL)
 		push_to(h, NULL, 0, certpath, der, len);
+}
+
+void haproxy_withdraw(struct haproxy *h, const char *certpath,
+    const struct deliver_ident *id)
+{
+	char rp[PATH_MAX], name[PATH_MAX], arg[2 * PATH_MAX], commit[2 * PATH_MAX + 32];
+	char *err = NULL;
+	int have_rp = -1, cl;
+	unsigned long gen;
+
+	if (h == NULL)
+		return;
+	gen = ++h->gen;
+	for (struct haproxy_map *m = h->maps; m != NULL; m = m->next) {
+		struct haproxy_sock *s = m->sock;
+		const char *rest;
+
+		if (s->mark == gen || s->state != SOCK_UP)
+			continue;	/* not connected: a HAProxy started later loads the empty .ocsp */
+		if ((rest = map_rest(m, certpath, rp, &have_rp)) == NULL)
+			continue;
+		if (snprintf(name, sizeof(name), "%s%s", m->dir, rest) >= (int)sizeof(name))
+			continue;
+		if (haproxy_quote_arg(name, arg, sizeof(arg), &err) == -1) {
+			log_err("%s: staple not withdrawn from HAProxy %s (its name cannot be passed to "
+			    "the HAProxy CLI: %s)", certpath, s->path, err);
+			free(err);
+			err = NULL;
+			metrics_push(METRICS_PUSH_FAILED);
+			continue;
+		}
+		if ((cl = snprintf(commit, sizeof(commit), "commit ssl cert %s\n", arg)) >= (int)sizeof(commit))
+			continue;
+		s->mark = gen;
+		/* The set carries no text yet: sock_flush reads the bundle when it writes it. */
+		if (cmd_queue(s, CMD_WSET, certpath, name, "", 0, NULL, 0, NULL, 0) == -1) {
+			metrics_push(METRICS_PUSH_FAILED);
+			continue;
+		}
+		s->tail->ident = *id;
+		if (cmd_queue(s, CMD_WCOMMIT, certpath, name, commit, (size_t)cl, NULL, 0, NULL, 0) == -1) {
+			/* Never a set without its commit: it would leave a transaction open. */
+			wset_drop(s, s->tail);
+			metrics_push(METRICS_PUSH_FAILED);
+			continue;
+		}
+		log_debug("%s: withdrawing the staple from HAProxy %s", certpath, s->path);
+	}
 }
 
 /* 1 if maps holds exactly the pair dir -> sock. */

@@ -10,6 +10,9 @@
  * "set ssl ocsp-response <base64>" written back to back; answers end with
  * "\n> " and are matched in order. A certificate HAProxy loaded without a
  * .ocsp file gets its staple through "set ssl cert <crt>.ocsp" + "commit".
+ * A withdrawn staple leaves through "set ssl cert <crt>" with the bundle +
+ * "commit" (haproxy_withdraw); that command alone holds key material, only
+ * from the moment it is written until the write completes, then wiped.
  * A lost connection (or a HAProxy process that reports it is stopping) is
  * reconnected with backoff and every staple of its certificates pushed again.
  * Whatever the peer sends, it gets error lines and nothing else: answers
@@ -153,6 +156,33 @@ int haproxy_reconfigure(struct haproxy *h, const struct conf *c, char **err);
 /* Pushes one staple to every socket whose map holds certpath (der copied). */
 void haproxy_push(struct haproxy *h, const char *certpath,
     const unsigned char *der, size_t len);
+
+/*
+ * Stops every socket whose map holds certpath from serving its staple:
+ * "set ssl cert <crt> <<" with the bundle as on disk (certificate, chain,
+ * key), then "commit ssl cert <crt>" (HAProxy 2.6 has no command that drops
+ * a staple; an empty "set ssl cert <crt>.ocsp" keeps it). The bundle is
+ * read only when the command is written, only if the file is still id
+ * (else refused with an error), only its PEM blocks are sent (no blank line
+ * can end the payload early), and the copy is wiped once written; it is
+ * never logged. Logs "staple withdrawn from HAProxy <socket>". A socket
+ * that is not connected is skipped (a HAProxy started later loads the
+ * emptied .ocsp).
+ */
+void haproxy_withdraw(struct haproxy *h, const char *certpath,
+    const struct deliver_ident *id);
+
+/*
+ * The PEM blocks of a bundle (text/len) as a CLI payload: every line from a
+ * "-----BEGIN " line to its "-----END " line, "\r" dropped, blank lines and
+ * everything outside the blocks left out, each line "\n"-terminated. No
+ * control byte may remain; a block must end. Returns a malloc'd buffer
+ * (caller wipes with OPENSSL_cleanse and frees) and *outlen, or NULL with
+ * *err (never quoting the text). Pure: unit tested.
+ */
+char *haproxy_pem_payload(const char *text, size_t len, size_t *outlen, char **err);
+
+#define HAPROXY_PEM_MAX	12288	/* bytes of bundle payload: HAProxy's CLI buffer is tune.bufsize (16384) */
 
 /* Pushes written or queued but not answered yet, plus sockets still connecting. */
 int haproxy_busy(const struct haproxy *h);

@@ -2,6 +2,7 @@
 #include "renew.h"
 #include "bundle.h"
 #include "conf.h"
+#include "deliver.h"
 #include "fetch.h"
 #include "log.h"
 #include "metrics.h"
@@ -12,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <uthash.h>
@@ -73,6 +75,9 @@ struct cert {
 	int no_url;			/* the certificate names no OCSP responder */
 	int expiry_alerted;		/* "expiring" alert given for the current staple */
 	int pushed;			/* the current staple was handed to deliver */
+	int withdrawn;			/* issue 15: servers told "no staple" since the last one */
+	struct deliver_ident ident;	/* the file as last parsed (deliver_withdrawn) */
+	int have_ident;			/* ident is set */
 	char *subject;			/* leaf subject (RFC 2253), owned, or NULL */
 	char *serial;			/* leaf serial (hex), owned, or NULL */
 	int failures;			/* consecutive failed attempts */
@@ -133,6 +138,8 @@ struct job {
 	int no_url;			/* parse failed: no OCSP responder URL */
 	char *subject;			/* leaf subject */
 	char *serial;			/* leaf serial */
+	struct deliver_ident ident;	/* stat of the file before it was read */
+	int have_ident;			/* ident is set */
 	char *err;			/* what went wrong */
 	char *verr;			/* why the staple on disk did not verify */
 };
@@ -332,6 +339,10 @@ static void withdraw(struct cert *c)
 	c->expiry_alerted = 0;
 	c->pushed = 0;
 	store_put(c->r->store, c->path, NULL, 0, on_withdrawn, NULL);
+	/* Issue 15: the servers drop it too, once per withdrawal (a revoked retry repeats none). */
+	if (!c->withdrawn && c->r->deliver != NULL)
+		deliver_withdrawn(c->r->deliver, c->path, c->have_ident ? &c->ident : NULL);
+	c->withdrawn = 1;
 	changed(c->r);
 }
 
@@ -462,8 +473,17 @@ static void parse_run(void *arg)
 {
 	struct job *j = arg;
 	char *serr = NULL;
+	struct stat st;
 	int rc;
 
+	/* Before the read: a change after it makes the watcher parse again anyway. */
+	if (stat(j->path, &st) == 0) {
+		j->ident.dev = st.st_dev;
+		j->ident.ino = st.st_ino;
+		j->ident.size = st.st_size;
+		j->ident.mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+		j->have_ident = 1;
+	}
 	if ((rc = bundle_load(j->path, &j->b, &j->err)) != 0) {
 		j->no_url = rc == BUNDLE_NO_URL;
 		return;
@@ -533,6 +553,9 @@ static void parse_done(void *arg)
 	j->id = NULL;
 	j->req = NULL;
 	c->issuer = issuer_ref(r, j->b->issuer);
+	c->ident = j->ident;
+	c->have_ident = j->have_ident;
+	c->withdrawn = 0;	/* a new file: a withdrawal refused for the old one is due again */
 	c->revoked = 0;		/* a new parse may be a new certificate */
 	errors_cleared(c);
 	c->n_urls = j->b->n_urls;
@@ -570,6 +593,7 @@ static void parse_done(void *arg)
 		if (r->deliver != NULL)
 			deliver_recycled(r->deliver, c->path, c->staple, c->staple_len);
 		c->pushed = 1;
+		c->withdrawn = 0;
 		if (!r->c->one_off)
 			schedule(c, when);
 		goto out;
@@ -676,6 +700,7 @@ static void on_stored(void *arg, const char *certpath, const char *err)
 	if (r->deliver != NULL)
 		deliver_staple(r->deliver, c->path, c->staple, c->staple_len);
 	c->pushed = 1;
+	c->withdrawn = 0;
 out:
 	job_free(j);
 }

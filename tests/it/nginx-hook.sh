@@ -1,6 +1,8 @@
 #!/bin/bash
 # nginx-hook: nginx staples what ocspd writes, reloaded by --hook (issue 4).
-# The README's nginx example, with a private prefix, pid file and logs:
+# Renewals through a plain reload hook (the README's nginx recipe, which also
+# survives withdrawals, is tests/it/withdraw-nginx.sh), with a private prefix,
+# pid file and logs:
 #     ssl_stapling on; ssl_stapling_file <certfile>.ocsp;
 #     ocspd --hook 'nginx -s reload' DIR
 #  - first staple written before nginx starts (nginx refuses an empty or

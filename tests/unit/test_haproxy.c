@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,52 @@ static char tmpdir[] = "/tmp/test_haproxy.XXXXXX";
 
 /* snprintf that must fit. */
 #define FMT(buf, ...) assert_true(snprintf(buf, sizeof(buf), __VA_ARGS__) < (int)sizeof(buf))
+
+/* ================================================================ pem_payload */
+
+/*
+ * The withdrawal payload: only PEM blocks, no blank line (it would end the
+ * payload and make the rest of the file CLI commands), no control byte.
+ */
+static void test_pem_payload(void **state)
+{
+	const char *bundle =
+	    "# a comment line: not sent\r\n"
+	    "-----BEGIN CERTIFICATE-----\r\nAAAA\r\n\r\nBBBB\r\n-----END CERTIFICATE-----\r\n"
+	    "\n"
+	    "show info\n"
+	    "-----BEGIN PRIVATE KEY-----\nCCCC\n-----END PRIVATE KEY-----";
+	const char *want =
+	    "-----BEGIN CERTIFICATE-----\nAAAA\nBBBB\n-----END CERTIFICATE-----\n"
+	    "-----BEGIN PRIVATE KEY-----\nCCCC\n-----END PRIVATE KEY-----\n";
+	const char *bad[] = {
+	    "",						/* nothing */
+	    "just text\n",				/* no block */
+	    "-----BEGIN CERTIFICATE-----\nAAAA\n",	/* unterminated */
+	    "-----BEGIN CERTIFICATE-----\nAA\001A\n-----END CERTIFICATE-----\n",
+	    "-----BEGIN CERTIFICATE-----\nAA\tA\n-----END CERTIFICATE-----\n",
+	    "-----BEGIN CERTIFICATE-----\nAA\xc3\xa9\n-----END CERTIFICATE-----\n",
+	};
+	char *out, *err = NULL;
+	size_t len = 0;
+
+	(void)state;
+	out = haproxy_pem_payload(bundle, strlen(bundle), &len, &err);
+	assert_non_null(out);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(out, want, len);
+	assert_null(memmem(out, len, "\n\n", 2));
+	free(out);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		out = haproxy_pem_payload(bad[i], strlen(bad[i]), &len, &err);
+		assert_null(out);
+		assert_non_null(err);
+		/* The reason never quotes the file (it may be a key). */
+		assert_null(strstr(err, "AA"));
+		free(err);
+		err = NULL;
+	}
+}
 
 /* ================================================================ quote_arg */
 
@@ -274,6 +321,8 @@ struct fake {
 	int accepts;			/* connections accepted */
 	int ocsp, set, commit, aborts;	/* commands seen */
 	int silent;			/* read everything, answer nothing */
+	char wpayload[4096];		/* payload of "set ssl cert .../w.pem <<" (a withdrawal) */
+	size_t wlen;			/* bytes in wpayload */
 };
 
 static void fake_send(struct fake *f, const char *s)
@@ -292,9 +341,23 @@ static void fake_line(struct fake *f, char *line)
 	if (f->silent)
 		return;
 	if (f->payload_name[0] != '\0') {
-		if (line[0] != '\0')
-			return;		/* payload line */
-		if (strstr(f->payload_name, "b.pem.ocsp") == NULL) {
+		size_t pl = strlen(f->payload_name);
+		int withdrawal = pl >= 5 && strcmp(f->payload_name + pl - 5, "w.pem") == 0;
+
+		if (line[0] != '\0') {
+			/* payload line */
+			if (withdrawal && f->wlen + strlen(line) + 1 < sizeof(f->wpayload)) {
+				memcpy(f->wpayload + f->wlen, line, strlen(line));
+				f->wlen += strlen(line);
+				f->wpayload[f->wlen++] = '\n';
+			}
+			return;
+		}
+		if (withdrawal) {
+			snprintf(f->txn, sizeof(f->txn), "%s", f->payload_name);
+			snprintf(buf, sizeof(buf), "Transaction created for certificate %s!\n\n> ", f->txn);
+			fake_send(f, buf);
+		} else if (strstr(f->payload_name, "b.pem.ocsp") == NULL) {
 			fake_send(f, "+ + Can't replace a certificate which is not referenced by the configuration!\n\n> ");
 		} else {
 			snprintf(f->txn, sizeof(f->txn), "%.*s", (int)(strlen(f->payload_name) - 5), f->payload_name);
@@ -528,6 +591,88 @@ static void test_connection(void **state)
 	ev_loop_destroy(loop);
 }
 
+/*
+ * A withdrawal: "set ssl cert <crt> <<" with the PEM blocks of the file as
+ * it is when the command is written, then "commit"; refused without a
+ * command when the file is no longer the one parsed.
+ */
+static void test_withdraw(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct haproxy *h;
+	struct fake f;
+	struct stat st;
+	struct deliver_ident id;
+	char sock[256], site[256], w[256];
+	char *err = NULL;
+	long committed, failed;
+	const char *pem =
+	    "junk before\n"
+	    "-----BEGIN CERTIFICATE-----\nAAAA\n\nBBBB\n-----END CERTIFICATE-----\n"
+	    "\nshow info\n"
+	    "-----BEGIN PRIVATE KEY-----\nKEYKEY\n-----END PRIVATE KEY-----\n";
+	const char *sent =
+	    "-----BEGIN CERTIFICATE-----\nAAAA\nBBBB\n-----END CERTIFICATE-----\n"
+	    "-----BEGIN PRIVATE KEY-----\nKEYKEY\n-----END PRIVATE KEY-----\n";
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/wadmin.sock", tmpdir);
+	snprintf(site, sizeof(site), "%s/wsite", tmpdir);
+	FMT(w, "%s/w.pem", site);
+	mkdir(site, 0700);
+	write_file(w, pem);
+	assert_int_equal(stat(w, &st), 0);
+	id.dev = st.st_dev;
+	id.ino = st.st_ino;
+	id.size = st.st_size;
+	id.mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+	fake_listen(loop, &f, sock);
+	nstaples = 0;
+	h = haproxy_new(loop, 0, foreach, NULL);
+	assert_int_equal(haproxy_map(h, site, sock, &err), 0);
+	haproxy_start(h);
+	RUN_UNTIL(loop, f.accepts == 1 && haproxy_busy(h) == 0);
+	committed = pushes("committed");
+	failed = pushes("failed");
+
+	haproxy_withdraw(h, w, &id);
+	assert_int_equal(haproxy_busy(h), 2);		/* set + commit */
+	RUN_UNTIL(loop, haproxy_busy(h) == 0);
+	assert_int_equal(f.set, 1);
+	assert_int_equal(f.commit, 1);
+	assert_int_equal(f.wlen, strlen(sent));
+	assert_memory_equal(f.wpayload, sent, f.wlen);	/* no blank line, no "show info" */
+	assert_int_equal(pushes("committed"), committed + 1);
+
+	/* The file changes after it was parsed: nothing is sent, a failure is counted. */
+	write_file(w, pem);
+	assert_int_equal(utimensat(AT_FDCWD, w, (const struct timespec[]){ { 0, 0 }, { 1, 0 } }, 0), 0);
+	haproxy_withdraw(h, w, &id);
+	RUN_UNTIL(loop, haproxy_busy(h) == 0);
+	assert_int_equal(f.set, 1);
+	assert_int_equal(f.commit, 1);
+	assert_int_equal(pushes("failed"), failed + 1);
+	/* The connection stays in step: the next withdrawal (new identity) goes through. */
+	assert_int_equal(stat(w, &st), 0);
+	id.mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+	id.ino = st.st_ino;
+	id.size = st.st_size;
+	f.wlen = 0;
+	haproxy_withdraw(h, w, &id);
+	RUN_UNTIL(loop, haproxy_busy(h) == 0);
+	assert_int_equal(f.set, 2);
+	assert_int_equal(f.commit, 2);
+	assert_int_equal(f.wlen, strlen(sent));
+	assert_int_equal(pushes("committed"), committed + 2);
+
+	haproxy_free(h);
+	fake_close(loop, &f);
+	unlink(sock);
+	unlink(w);
+	rmdir(site);
+	ev_loop_destroy(loop);
+}
+
 static void test_one_off_gives_up(void **state)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
@@ -647,10 +792,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_quote_arg),
+		cmocka_unit_test(test_pem_payload),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_path_under),
 		cmocka_unit_test(test_cfg),
 		cmocka_unit_test(test_connection),
+		cmocka_unit_test(test_withdraw),
 		cmocka_unit_test(test_one_off_gives_up),
 		cmocka_unit_test(test_bad_peers),
 	};
