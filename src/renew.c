@@ -1,5 +1,6 @@
 /* renew — see renew.h. */
 #include "renew.h"
+#include "renew-t.h"
 #include "bundle.h"
 #include "conf.h"
 #include "fetch.h"
@@ -16,128 +17,7 @@
 #include <unistd.h>
 #include <uthash.h>
 
-#define CERT_MAGIC 0x0c5bd001u	/* checks a struct cert coming back through a void * */
-#define RENEW_PARSE_MAX 64	/* parse jobs out at once */
-
-enum cert_state {
-	CERT_IDLE,		/* waiting for its timer or for the file to change */
-	CERT_PARSING,		/* parse job on a worker */
-	CERT_FETCHING,		/* HTTP request in flight */
-	CERT_VERIFYING,		/* verify job on a worker */
-	CERT_STORING,		/* staple queued for the disk */
-};
-
-/* Interned strings (responder URLs): thousands of certificates share a few. */
-struct istr {
-	char *s;			/* owned */
-	UT_hash_handle hh;		/* by s */
-};
-
-/* Issuers, shared by every certificate they issued (one X509 in memory each). */
-struct issuer {
-	unsigned char fp[32];		/* SHA-256 of the DER */
-	X509 *x;			/* owned reference */
-	UT_hash_handle hh;		/* by fp */
-};
-
-/* One HTTP request in flight, shared by every certificate asking the same thing. */
-struct flight {
-	char *key;			/* URL, NUL, DER request; owned */
-	size_t klen;			/* bytes in key */
-	struct cert **waiters;		/* certificates waiting for the answer */
-	int n;				/* how many */
-	struct renew *r;		/* owner */
-	UT_hash_handle hh;		/* by key */
-};
-
-struct cert {
-	unsigned magic;			/* CERT_MAGIC */
-	char *path;			/* certificate file, owned; the hash key */
-	struct renew *r;		/* owner */
-	enum cert_state state;		/* what it is doing */
-	int removed;			/* file gone while work was in flight: free when it lands */
-	int reparse;			/* file changed while work was in flight */
-	OCSP_CERTID *id;		/* what we ask about */
-	unsigned char *req;		/* DER OCSP request */
-	size_t req_len;			/* its length */
-	unsigned char *nonce_req;	/* --nonce: the request of the current attempt */
-	size_t nonce_req_len;		/* its length */
-	X509 *issuer;			/* borrowed from the issuer table */
-	const char *urls[BUNDLE_MAX_URLS]; /* interned responder URLs */
-	int n_urls;			/* entries used in urls[] */
-	int url_idx;			/* URL of the current attempt */
-	unsigned char *staple;		/* current staple (what is on disk), or NULL */
-	size_t staple_len;		/* its length, 0 = none */
-	double this_update, next_update; /* of the current staple */
-	int revoked;			/* last verified answer said revoked */
-	int no_url;			/* the certificate names no OCSP responder */
-	int expiry_alerted;		/* "expiring" alert given for the current staple */
-	int pushed;			/* the current staple was handed to deliver */
-	char *subject;			/* leaf subject (RFC 2253), owned, or NULL */
-	char *serial;			/* leaf serial (hex), owned, or NULL */
-	int failures;			/* consecutive failed attempts */
-	char *last_err;			/* reason of the last failed attempt */
-	int err_repeats;		/* how many times in a row */
-	struct cert *next_removed;	/* in renew.removed while removed */
-	struct cert *next_parse;	/* in renew's parse queue while waiting */
-	int outcome;			/* --one-off: 1 stapled, -1 failed, 0 not yet */
-	ev_timer timer;			/* next renewal or retry */
-	UT_hash_handle hh;		/* by path */
-};
-
-struct renew {
-	struct ev_loop *loop;		/* the one event loop */
-	const struct conf *c;		/* borrowed */
-	X509_STORE *trust;		/* borrowed */
-	struct fetch *fetch;		/* borrowed */
-	struct store *store;		/* borrowed */
-	struct work *work;		/* borrowed */
-	struct deliver *deliver;	/* borrowed, may be NULL */
-	struct cert *certs;		/* by path */
-	struct istr *strs;		/* interned URLs */
-	struct issuer *issuers;		/* by fingerprint */
-	struct cert *removed;		/* removed with work in flight */
-	struct flight *flights;		/* requests in flight, by URL + request */
-	struct job *jobs;		/* jobs handed to workers or the store */
-	struct cert *parse_head, *parse_tail; /* certificates waiting to be parsed */
-	int parsing;			/* parse jobs out on workers */
-	int busy;			/* certificates not CERT_IDLE */
-	int undecided;			/* certificates with outcome 0 */
-	renew_changed_fn *changed;	/* observer of standings, may be NULL */
-	void *changed_arg;		/* its argument */
-};
-
-/* Work handed to a worker thread: inputs copied, outputs filled there. */
-struct job {
-	struct renew *r;		/* owner: frees jobs still out at exit */
-	struct job *next, *prev;	/* in renew.jobs */
-	struct cert *c;			/* back to the loop thread */
-	char *path;			/* copy of c->path */
-	X509_STORE *trust;		/* shared, thread-safe for verification */
-	double now;			/* time of submission */
-	/* parse outputs */
-	struct bundle *b;		/* parsed bundle */
-	OCSP_CERTID *id;		/* CertID for it */
-	unsigned char *req;		/* its request */
-	size_t req_len;			/* its length */
-	unsigned char *disk;		/* existing staple on disk */
-	size_t disk_len;		/* its length */
-	/* verify inputs (also the staple on disk, at parse time) */
-	const unsigned char *body;	/* response to verify */
-	size_t body_len;		/* its length */
-	double fresh_until;		/* HTTP freshness of the response (fetch_done_fn), 0 = none */
-	OCSP_CERTID *vid;		/* borrowed CertID */
-	X509 *vissuer;			/* borrowed issuer */
-	struct ocsp_result res;		/* outcome */
-	int verified;			/* ocsp_verify returned 0 */
-	int no_url;			/* parse failed: no OCSP responder URL */
-	char *subject;			/* leaf subject */
-	char *serial;			/* leaf serial */
-	char *err;			/* what went wrong */
-	char *verr;			/* why the staple on disk did not verify */
-};
-
-static double now_s(void)
+double renew_now(void)
 {
 	struct timespec ts;
 
@@ -234,6 +114,7 @@ static void cert_free(struct cert *c)
 
 static void start_parse(struct cert *c);
 static void parse_done(void *arg);
+static void revoked(struct cert *c, const struct ocsp_result *res, const char *who);
 static void parse_run(void *arg);
 static void parse_pump(struct renew *r);
 static void start_fetch(struct cert *c);
@@ -268,7 +149,7 @@ static int still_wanted(struct cert *c)
 
 static void schedule(struct cert *c, double at)
 {
-	double delay = at - now_s();
+	double delay = at - renew_now();
 	char when[32];
 
 	if (delay < 0)
@@ -315,6 +196,34 @@ static int staple_valid(const struct cert *c, double now)
 	return c->staple_len > 0 && (c->next_update == 0 || c->next_update > now);
 }
 
+/*
+ * Records where c stands: the one place that sets c->standing and
+ * c->has_staple, called at each transition of the cycle. Every reader
+ * (report.c: SIGUSR1, /status, /metrics, systemd STATUS=, ocspd status, the
+ * end of a --one-off pass) reads what is recorded here and derives nothing.
+ */
+static void record(struct cert *c, enum renew_state st)
+{
+	struct renew *r = c->r;
+	int has = staple_valid(c, renew_now());
+
+	if (!c->removed) {	/* a removed certificate is no longer counted */
+		r->n_standing[c->standing]--;
+		r->n_standing[st]++;
+		r->n_has_staple += has - c->has_staple;
+	}
+	c->standing = st;
+	c->has_staple = has;
+	changed(r);
+}
+
+/* c leaves the table: its standing no longer counts. */
+static void uncount(struct cert *c)
+{
+	c->r->n_standing[c->standing]--;
+	c->r->n_has_staple -= c->has_staple;
+}
+
 static void on_withdrawn(void *arg, const char *certpath, const char *err)
 {
 	(void)arg;
@@ -332,7 +241,8 @@ static void withdraw(struct cert *c)
 	c->expiry_alerted = 0;
 	c->pushed = 0;
 	store_put(c->r->store, c->path, NULL, 0, on_withdrawn, NULL);
-	changed(c->r);
+	/* An expired staple: stapled no more; what comes next (retry, revoked) records itself. */
+	record(c, c->standing == RENEW_STAPLED ? RENEW_PENDING : c->standing);
 }
 
 /*
@@ -342,7 +252,7 @@ static void withdraw(struct cert *c)
 static void attempt_failed(struct cert *c, const char *reason)
 {
 	struct renew *r = c->r;
-	double now = now_s(), at;
+	double now = renew_now(), at;
 	int same = c->last_err != NULL && strcmp(c->last_err, reason) == 0;
 	int kept = staple_valid(c, now);	/* the current staple stays in service */
 
@@ -358,6 +268,7 @@ static void attempt_failed(struct cert *c, const char *reason)
 		c->err_repeats = 1;
 	}
 	set_outcome(c, kept ? 1 : -1);
+	record(c, c->revoked ? RENEW_REVOKED : RENEW_FAILING);
 	if (r->c->one_off) {
 		if (kept)
 			log_warn("%s: renewal failed (%s); keeping the current staple", c->path, reason);
@@ -490,7 +401,7 @@ static void parse_done(void *arg)
 	struct job *j = arg;
 	struct cert *c = j->c;
 	struct renew *r = j->r;
-	double now = now_s();
+	double now = renew_now();
 	char until[32], at[32];
 
 	r->parsing--;
@@ -510,6 +421,7 @@ static void parse_done(void *arg)
 		c->last_err = j->err;
 		j->err = NULL;
 		set_outcome(c, -1);
+		record(c, c->revoked ? RENEW_REVOKED : c->no_url ? RENEW_NO_URL : RENEW_FAILING);
 		/* Forget the old certificate: nothing is fetched for it again. */
 		OCSP_CERTID_free(c->id);
 		free(c->req);
@@ -551,10 +463,18 @@ static void parse_done(void *arg)
 		j->disk = NULL;
 		c->this_update = j->res.this_update;
 		c->next_update = valid_until(r, &j->res);
+	} else if (j->disk_len > 0 && j->verified && j->res.status == OCSP_ST_REVOKED) {
+		/*
+		 * An authentic revocation (HAProxy's own updater writes revoked
+		 * staples; operators copy such files around) is a revocation, not a
+		 * bad file: the same as a responder saying it now.
+		 */
+		revoked(c, &j->res, "the staple on disk");
+		goto out;
 	} else if (j->disk_len > 0) {
-		/* Expired, revoked, or for another certificate: never leave it to be served. */
+		/* Expired, or for another certificate: never leave it to be served. */
 		log_warn("%s: existing staple not usable (%s); emptying it", c->path,
-		    j->verr != NULL ? j->verr : j->res.status == OCSP_ST_REVOKED ? "revoked" :
+		    j->verr != NULL ? j->verr :
 		    j->res.status == OCSP_ST_GOOD ? "no nextUpdate and older than default-validity" : "status not good");
 		withdraw(c);
 	}
@@ -566,6 +486,7 @@ static void parse_done(void *arg)
 		ocsp_fmt_time(when, at, sizeof(at));
 		log_info("%s: staple recycled (good until %s, renew at %s)", c->path, until, at);
 		set_outcome(c, 1);
+		record(c, RENEW_STAPLED);
 		/* A HAProxy that loaded an empty .ocsp gets it now (hooks are not run). */
 		if (r->deliver != NULL)
 			deliver_recycled(r->deliver, c->path, c->staple, c->staple_len);
@@ -575,6 +496,7 @@ static void parse_done(void *arg)
 		goto out;
 	}
 	set_state(c, CERT_IDLE);
+	record(c, RENEW_PENDING);	/* errors and revocation were cleared: a new start */
 	start_fetch(c);
 out:
 	job_free(j);
@@ -594,7 +516,7 @@ static void submit_parse(struct cert *c)
 	}
 	j->trust = c->r->trust;
 	X509_STORE_up_ref(j->trust);
-	j->now = now_s();
+	j->now = renew_now();
 	c->r->parsing++;
 	work_submit(c->r->work, parse_run, parse_done, j);
 }
@@ -644,7 +566,7 @@ static void on_stored(void *arg, const char *certpath, const char *err)
 	struct job *j = arg;
 	struct cert *c = j->c;
 	struct renew *r = c->r;
-	double now = now_s(), when;
+	double now = renew_now(), when;
 	char next[32], at[32];
 
 	(void)certpath;
@@ -671,6 +593,7 @@ static void on_stored(void *arg, const char *certpath, const char *err)
 	ocsp_fmt_time(when, at, sizeof(at));
 	log_info("%s: staple stored (good, next update %s, renew at %s)", c->path, next, at);
 	set_outcome(c, 1);	/* the staple is on disk (the pass may end here) */
+	record(c, RENEW_STAPLED);
 	if (!r->c->one_off)
 		schedule(c, when);
 	if (r->deliver != NULL)
@@ -690,7 +613,7 @@ out:
 static void same_staple(struct cert *c, double fresh_until)
 {
 	struct renew *r = c->r;
-	double when = renew_time(c, now_s(), fresh_until);
+	double when = renew_time(c, renew_now(), fresh_until);
 	char at[32];
 
 	errors_cleared(c);
@@ -698,12 +621,36 @@ static void same_staple(struct cert *c, double fresh_until)
 	ocsp_fmt_time(when, at, sizeof(at));
 	log_debug("%s: responder sent the staple already held; not rewritten (renew at %s)", c->path, at);
 	set_outcome(c, 1);
+	record(c, RENEW_STAPLED);
 	if (!r->c->one_off)
 		schedule(c, when);
 	/* Read from disk but never handed over (--no-recycle): HAProxy gets it, hooks do not run. */
 	if (!c->pushed && r->deliver != NULL)
 		deliver_recycled(r->deliver, c->path, c->staple, c->staple_len);
 	c->pushed = 1;
+}
+
+/*
+ * A verified answer says c is revoked (who: the responder URL, or the staple
+ * found on disk): whichever said it, the same error line (once per change),
+ * the same --alert-hook run, the staple withdrawn, and a retry at the longest
+ * interval (an authentic revocation is final; only a changed file starts over).
+ */
+static void revoked(struct cert *c, const struct ocsp_result *res, const char *who)
+{
+	struct renew *r = c->r;
+	char when[32];
+
+	ocsp_fmt_time(res->revoked_at, when, sizeof(when));
+	if (!c->revoked) {
+		log_err("%s: certificate revoked (at %s, reason %s, says %s); staple withdrawn",
+		    c->path, when, res->reason >= 0 ? OCSP_crl_reason_str(res->reason) : "unspecified", who);
+		if (r->deliver != NULL)
+			deliver_alert(r->deliver, "revoked", c->path, when);
+	}
+	c->revoked = 1;
+	withdraw(c);
+	attempt_failed(c, "certificate revoked");
 }
 
 /* Tries the next responder URL, or gives up on this attempt. */
@@ -736,15 +683,15 @@ static void verify_done(void *arg)
 	struct job *j = arg;
 	struct cert *c = j->c;
 	struct renew *r = c->r;
-	char when[32];
-
 	j->disk = (unsigned char *)j->body;	/* job owns the body copy from here on */
 	j->disk_len = j->body_len;
 	j->body = NULL;
 	if (!still_wanted(c))
 		goto out;
 	if (!j->verified) {
-		metrics_fetch(c->urls[c->url_idx], METRICS_FETCH_INVALID);
+		/* "Ask again later" is the responder's answer, not a response that failed verification. */
+		metrics_fetch(c->urls[c->url_idx], j->res.status == OCSP_ST_RETRY ? METRICS_FETCH_TRY_LATER :
+		    METRICS_FETCH_INVALID);
 		next_url(c, j->err);
 		goto out;
 	}
@@ -754,15 +701,7 @@ static void verify_done(void *arg)
 	case OCSP_ST_GOOD:
 		break;
 	case OCSP_ST_REVOKED:
-		ocsp_fmt_time(j->res.revoked_at, when, sizeof(when));
-		if (!c->revoked)
-			log_err("%s: certificate revoked (at %s, reason %s, says %s); staple withdrawn",
-			    c->path, when, j->res.reason >= 0 ? OCSP_crl_reason_str(j->res.reason) : "unspecified", c->urls[c->url_idx]);
-		if (!c->revoked && r->deliver != NULL)
-			deliver_alert(r->deliver, "revoked", c->path, when);
-		c->revoked = 1;
-		withdraw(c);
-		attempt_failed(c, "certificate revoked");
+		revoked(c, &j->res, c->urls[c->url_idx]);
 		goto out;
 	default:
 		next_url(c, "responder says the certificate status is unknown");
@@ -809,7 +748,7 @@ static void on_fetched(struct cert *c, const unsigned char *body, size_t len, do
 	}
 	if (len > 0)
 		memcpy(copy, body, len);
-	j->now = now_s();
+	j->now = renew_now();
 	if (fresh_until > 0 && log_enabled(LOG_LVL_DEBUG)) {
 		char until[32];
 
@@ -915,7 +854,7 @@ fail:
 static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct cert *c = t->data;
-	double now = now_s();
+	double now = renew_now();
 
 	(void)loop;
 	(void)revents;
@@ -948,6 +887,7 @@ void renew_file_event(void *arg, const char *path, enum watch_event ev)
 			return;
 		log_info("%s: certificate gone; forgotten", path);
 		HASH_DEL(r->certs, c);
+		uncount(c);
 		set_outcome(c, -1);	/* no longer part of the pass */
 		if (c->state == CERT_IDLE)
 			cert_free(c);
@@ -967,6 +907,8 @@ void renew_file_event(void *arg, const char *path, enum watch_event ev)
 		c->magic = CERT_MAGIC;
 		c->r = r;
 		r->undecided++;		/* outcome 0 */
+		c->standing = RENEW_PENDING;
+		r->n_standing[RENEW_PENDING]++;
 		ev_timer_init(&c->timer, on_timer, 0., 0.);
 		c->timer.data = c;
 		HASH_ADD_KEYPTR(hh, r->certs, c->path, strlen(c->path), c);
@@ -979,6 +921,7 @@ void renew_file_event(void *arg, const char *path, enum watch_event ev)
 		return;
 	}
 	set_outcome(c, 0);
+	record(c, RENEW_PENDING);
 	start_parse(c);
 }
 
@@ -1062,131 +1005,8 @@ void renew_free(struct renew *r)
 	free(r);
 }
 
-int renew_busy(const struct renew *r)
-{
-	return r->busy;
-}
-
-void renew_count(const struct renew *r, int *known, int *stapled)
-{
-	const struct cert *c, *tmp;
-	double now = now_s();
-
-	*known = *stapled = 0;
-	HASH_ITER(hh, r->certs, c, tmp) {
-		(*known)++;
-		if (c->outcome == 1 && staple_valid(c, now))
-			(*stapled)++;
-	}
-}
-
-/* Where a certificate stands, for renew_report. */
-enum standing { STAND_BUSY, STAND_STAPLED, STAND_REVOKED, STAND_NONE, STAND_COUNT };
-
-static enum standing standing_of(const struct cert *c, double now)
-{
-	if (c->state != CERT_IDLE)
-		return STAND_BUSY;
-	if (staple_valid(c, now))
-		return STAND_STAPLED;
-	return c->revoked ? STAND_REVOKED : STAND_NONE;
-}
-
-void renew_report(const struct renew *r)
-{
-	const struct cert *c, *tmp;
-	double now = now_s();
-	int n[STAND_COUNT] = { 0 }, known = 0;
-	char t1[32], t2[32];
-
-	HASH_ITER(hh, r->certs, c, tmp) {
-		known++;
-		n[standing_of(c, now)]++;
-	}
-	log_info("status: %d certificate%s: %d with a valid staple, %d revoked, %d without a staple, %d in progress",
-	    known, known == 1 ? "" : "s", n[STAND_STAPLED], n[STAND_REVOKED], n[STAND_NONE], n[STAND_BUSY]);
-	HASH_ITER(hh, r->certs, c, tmp) {
-		double at = ev_is_active(&c->timer) ? now + ev_timer_remaining(r->loop, (ev_timer *)&c->timer) : 0;
-		const char *why;
-		size_t len;
-
-		ocsp_fmt_time(at, t2, sizeof(t2));
-		switch (standing_of(c, now)) {
-		case STAND_BUSY:
-			log_info("status: %s: in progress", c->path);
-			break;
-		case STAND_STAPLED:
-			ocsp_fmt_time(c->next_update, t1, sizeof(t1));
-			log_debug("status: %s: good until %s, renew at %s", c->path, t1, t2);
-			break;
-		case STAND_REVOKED:
-			log_info("status: %s: revoked, checked again at %s", c->path, t2);
-			break;
-		default:
-			why = c->last_err != NULL ? c->last_err : "not fetched yet";
-			len = strlen(c->path);
-			/* Parse errors already start with the path. */
-			if (strncmp(why, c->path, len) == 0 && why[len] == ':' && why[len + 1] == ' ')
-				why += len + 2;
-			log_info("status: %s: no staple (%s)%s%s", c->path, why,
-			    at != 0 ? ", next attempt at " : ", waiting for the file to change", at != 0 ? t2 : "");
-			break;
-		}
-	}
-}
-
-int renew_undecided(const struct renew *r)
-{
-	return r->undecided;
-}
-
 void renew_set_observer(struct renew *r, renew_changed_fn *fn, void *arg)
 {
 	r->changed = fn;
 	r->changed_arg = arg;
-}
-
-const char *renew_state_name(enum renew_state st)
-{
-	static const char *const name[RENEW_NSTATES] = {
-		"pending", "stapled", "failing", "revoked", "no_ocsp_url",
-	};
-
-	return st < RENEW_NSTATES ? name[st] : "?";
-}
-
-static enum renew_state state_of(const struct cert *c, double now)
-{
-	if (c->revoked)
-		return RENEW_REVOKED;
-	if (c->no_url)
-		return RENEW_NO_URL;
-	if (c->outcome == 0)
-		return RENEW_PENDING;
-	if (c->last_err != NULL)
-		return RENEW_FAILING;
-	return staple_valid(c, now) ? RENEW_STAPLED : RENEW_PENDING;
-}
-
-void renew_foreach_status(const struct renew *r, renew_status_fn *fn, void *arg)
-{
-	const struct cert *c, *tmp;
-	struct renew_status st;
-	double now = now_s();
-
-	HASH_ITER(hh, r->certs, c, tmp) {
-		st.path = c->path;
-		st.subject = c->subject;
-		st.serial = c->serial;
-		st.responder = c->n_urls > 0 ? c->urls[0] : NULL;
-		st.state = state_of(c, now);
-		st.has_staple = staple_valid(c, now);
-		st.this_update = st.has_staple ? c->this_update : 0;
-		st.next_update = st.has_staple ? c->next_update : 0;
-		st.renew_at = ev_is_active(&c->timer) ?
-		    now + ev_timer_remaining(r->loop, (ev_timer *)&c->timer) : 0;
-		st.last_error = c->last_err;
-		st.error_count = c->failures > 0 ? c->failures : c->last_err != NULL;
-		fn(arg, &st);
-	}
 }
