@@ -97,6 +97,7 @@ struct renew {
 	struct work *work;		/* borrowed */
 	struct deliver *deliver;	/* borrowed, may be NULL */
 	struct cert *certs;		/* by path */
+	struct staples *staples;	/* CertID -> certificates holding it (owned) */
 	struct istr *strs;		/* interned URLs */
 	struct issuer *issuers;		/* by fingerprint */
 	struct cert *removed;		/* removed with work in flight */

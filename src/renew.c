@@ -8,6 +8,7 @@
 #include "metrics.h"
 #include "ocsp.h"
 #include "sched.h"
+#include "staples.h"
 #include "store.h"
 #include "work.h"
 
@@ -93,10 +94,45 @@ static void set_outcome(struct cert *c, int outcome)
 	changed(c->r);
 }
 
+/* c's CertID joins the index (a lost entry only hides c from lookups). */
+static void index_add(struct cert *c)
+{
+	unsigned char key[STAPLES_KEY_MAX];
+	size_t klen = c->id != NULL ? staples_key(c->id, key) : 0;
+
+	if (klen > 0 && staples_add(c->r->staples, key, klen, c) == -1)
+		log_warn("%s: out of memory; its staple cannot be looked up by CertID", c->path);
+}
+
+/* c's CertID leaves the index (before c->id is freed or replaced). */
+static void index_drop(struct cert *c)
+{
+	unsigned char key[STAPLES_KEY_MAX];
+	size_t klen = c->id != NULL ? staples_key(c->id, key) : 0;
+
+	if (klen > 0)
+		staples_remove(c->r->staples, key, klen, c);
+}
+
+/* A staples_get_fn: what c holds, as recorded. */
+static int cert_staple(const void *holder, struct staple *out)
+{
+	const struct cert *c = holder;
+
+	if (!c->has_staple)
+		return 0;
+	out->der = c->staple;
+	out->len = c->staple_len;
+	out->this_update = c->this_update;
+	out->next_update = c->next_update;
+	return 1;
+}
+
 static void cert_free(struct cert *c)
 {
 	if (c == NULL)
 		return;
+	index_drop(c);
 	ev_timer_stop(c->r->loop, &c->timer);
 	if (c->state != CERT_IDLE)
 		c->r->busy--;
@@ -423,6 +459,7 @@ static void parse_done(void *arg)
 		set_outcome(c, -1);
 		record(c, c->revoked ? RENEW_REVOKED : c->no_url ? RENEW_NO_URL : RENEW_FAILING);
 		/* Forget the old certificate: nothing is fetched for it again. */
+		index_drop(c);
 		OCSP_CERTID_free(c->id);
 		free(c->req);
 		c->id = NULL;
@@ -437,6 +474,7 @@ static void parse_done(void *arg)
 			schedule(c, c->next_update);
 		goto out;
 	}
+	index_drop(c);
 	OCSP_CERTID_free(c->id);
 	free(c->req);
 	c->id = j->id;
@@ -444,6 +482,7 @@ static void parse_done(void *arg)
 	c->req_len = j->req_len;
 	j->id = NULL;
 	j->req = NULL;
+	index_add(c);
 	c->issuer = issuer_ref(r, j->b->issuer);
 	c->revoked = 0;		/* a new parse may be a new certificate */
 	errors_cleared(c);
@@ -888,6 +927,7 @@ void renew_file_event(void *arg, const char *path, enum watch_event ev)
 		log_info("%s: certificate gone; forgotten", path);
 		HASH_DEL(r->certs, c);
 		uncount(c);
+		index_drop(c);	/* gone: no longer an answer for its CertID */
 		set_outcome(c, -1);	/* no longer part of the pass */
 		if (c->state == CERT_IDLE)
 			cert_free(c);
@@ -940,8 +980,10 @@ struct renew *renew_new(struct ev_loop *loop, const struct conf *c, X509_STORE *
 {
 	struct renew *r = calloc(1, sizeof(*r));
 
-	if (r == NULL)
+	if (r == NULL || (r->staples = staples_new(cert_staple)) == NULL) {
+		free(r);
 		return NULL;
+	}
 	r->loop = loop;
 	r->c = c;
 	r->trust = trust;
@@ -1002,6 +1044,7 @@ void renew_free(struct renew *r)
 		X509_free(is->x);
 		free(is);
 	}
+	staples_free(r->staples);
 	free(r);
 }
 
@@ -1009,4 +1052,12 @@ void renew_set_observer(struct renew *r, renew_changed_fn *fn, void *arg)
 {
 	r->changed = fn;
 	r->changed_arg = arg;
+}
+
+int renew_staple_by_certid(const struct renew *r, const OCSP_CERTID *id, struct staple *out)
+{
+	unsigned char key[STAPLES_KEY_MAX];
+	size_t klen = staples_key(id, key);
+
+	return klen > 0 ? staples_lookup(r->staples, key, klen, out) : -1;
 }

@@ -23,6 +23,7 @@
 #include <ev.h>
 #include <openssl/x509.h>
 #include "deliver.h"
+#include "staples.h"
 #include "watch.h"
 
 struct conf;
@@ -141,5 +142,14 @@ typedef void renew_status_fn(void *arg, const struct renew_status *st);
 
 /* Calls fn for every known certificate, in no particular order. */
 void renew_foreach_status(const struct renew *r, renew_status_fn *fn, void *arg);
+
+/*
+ * The verified staple held for CertID id (any hash algorithm the request
+ * used, as long as one of our certificates has that CertID: ours are SHA-1),
+ * the one valid longest when several files hold the certificate: 0 with *out
+ * filled (borrowed: valid until the loop runs again), or -1 when no
+ * certificate holds a valid staple for it. Loop thread only.
+ */
+int renew_staple_by_certid(const struct renew *r, const OCSP_CERTID *id, struct staple *out);
 
 #endif
