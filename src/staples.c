@@ -5,13 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
+#include <openssl/evp.h>
 
-/* One CertID and the certificates holding it. */
+/* Bytes of the CertID fields a key is the digest of (4 length bytes, NID, two hashes, serial). */
+#define MATERIAL_MAX (4 + 4 + 3 * 255)
+
+/*
+ * One CertID and the certificates holding it. Nearly always one holder: it
+ * is kept inline, further ones (the same certificate in several files) in
+ * more[].
+ */
 struct entry {
 	unsigned char key[STAPLES_KEY_MAX]; /* staples_key(); the hash key */
 	size_t klen;			/* bytes used */
-	const void **holders;		/* borrowed */
-	int n, cap;			/* holders used, allocated */
+	const void *first;		/* a holder (borrowed), or NULL */
+	const void **more;		/* further holders (borrowed) */
+	int nmore, cap;			/* used, allocated in more[] */
 	UT_hash_handle hh;		/* by key */
 };
 
@@ -29,6 +38,12 @@ struct staples *staples_new(staples_get_fn *get)
 	return s;
 }
 
+static void entry_free(struct entry *e)
+{
+	free(e->more);
+	free(e);
+}
+
 void staples_free(struct staples *s)
 {
 	struct entry *e, *tmp;
@@ -37,8 +52,7 @@ void staples_free(struct staples *s)
 		return;
 	HASH_ITER(hh, s->entries, e, tmp) {
 		HASH_DEL(s->entries, e);
-		free(e->holders);
-		free(e);
+		entry_free(e);
 	}
 	free(s);
 }
@@ -46,7 +60,7 @@ void staples_free(struct staples *s)
 /* Appends a length-prefixed field; 0 when it does not fit. */
 static int put(unsigned char *buf, size_t *off, const unsigned char *p, size_t n)
 {
-	if (n > 255 || *off + 1 + n > STAPLES_KEY_MAX)
+	if (n > 255 || *off + 1 + n > MATERIAL_MAX)
 		return 0;
 	buf[(*off)++] = (unsigned char)n;
 	memcpy(buf + *off, p, n);
@@ -59,7 +73,8 @@ size_t staples_key(const OCSP_CERTID *id, unsigned char *buf)
 	ASN1_OCTET_STRING *name_hash = NULL, *key_hash = NULL;
 	ASN1_OBJECT *alg = NULL;
 	ASN1_INTEGER *serial = NULL;
-	unsigned char nid[4], *ser = NULL;
+	unsigned char nid[4], *ser = NULL, m[MATERIAL_MAX];
+	unsigned int dlen = 0;
 	size_t off = 0;
 	int n, ok;
 
@@ -74,12 +89,13 @@ size_t staples_key(const OCSP_CERTID *id, unsigned char *buf)
 	nid[3] = (unsigned char)n;
 	if ((n = i2d_ASN1_INTEGER(serial, &ser)) <= 0)
 		return 0;
-	ok = put(buf, &off, nid, sizeof(nid)) &&
-	    put(buf, &off, ASN1_STRING_get0_data(name_hash), (size_t)ASN1_STRING_length(name_hash)) &&
-	    put(buf, &off, ASN1_STRING_get0_data(key_hash), (size_t)ASN1_STRING_length(key_hash)) &&
-	    put(buf, &off, ser, (size_t)n);
+	ok = put(m, &off, nid, sizeof(nid)) &&
+	    put(m, &off, ASN1_STRING_get0_data(name_hash), (size_t)ASN1_STRING_length(name_hash)) &&
+	    put(m, &off, ASN1_STRING_get0_data(key_hash), (size_t)ASN1_STRING_length(key_hash)) &&
+	    put(m, &off, ser, (size_t)n) &&
+	    EVP_Digest(m, off, buf, &dlen, EVP_sha256(), NULL) && dlen == STAPLES_KEY_MAX;
 	OPENSSL_free(ser);
-	return ok ? off : 0;
+	return ok ? STAPLES_KEY_MAX : 0;
 }
 
 int staples_add(struct staples *s, const unsigned char *key, size_t klen, const void *holder)
@@ -95,26 +111,28 @@ int staples_add(struct staples *s, const unsigned char *key, size_t klen, const 
 			return -1;
 		memcpy(e->key, key, klen);
 		e->klen = klen;
+		e->first = holder;
 		HASH_ADD(hh, s->entries, key[0], e->klen, e);
+		return 0;
 	}
-	for (int i = 0; i < e->n; i++)
-		if (e->holders[i] == holder)
+	if (e->first == holder)
+		return 0;
+	for (int i = 0; i < e->nmore; i++)
+		if (e->more[i] == holder)
 			return 0;
-	if (e->n == e->cap) {
-		int cap = e->cap ? e->cap * 2 : 1;
+	if (e->first == NULL) {
+		e->first = holder;
+		return 0;
+	}
+	if (e->nmore == e->cap) {
+		int cap = e->cap ? e->cap * 2 : 2;
 
-		if ((h = realloc(e->holders, cap * sizeof(*h))) == NULL) {
-			if (e->n == 0) {
-				HASH_DEL(s->entries, e);
-				free(e->holders);
-				free(e);
-			}
+		if ((h = realloc(e->more, cap * sizeof(*h))) == NULL)
 			return -1;
-		}
-		e->holders = h;
+		e->more = h;
 		e->cap = cap;
 	}
-	e->holders[e->n++] = holder;
+	e->more[e->nmore++] = holder;
 	return 0;
 }
 
@@ -127,33 +145,45 @@ void staples_remove(struct staples *s, const unsigned char *key, size_t klen, co
 	HASH_FIND(hh, s->entries, key, klen, e);
 	if (e == NULL)
 		return;
-	for (int i = 0; i < e->n; i++)
-		if (e->holders[i] == holder) {
-			e->holders[i] = e->holders[--e->n];
-			break;
-		}
+	if (e->first == holder)
+		e->first = e->nmore > 0 ? e->more[--e->nmore] : NULL;
+	else
+		for (int i = 0; i < e->nmore; i++)
+			if (e->more[i] == holder) {
+				e->more[i] = e->more[--e->nmore];
+				break;
+			}
 	/* An unused CertID is dropped: certificates come and go for months. */
-	if (e->n == 0) {
+	if (e->first == NULL) {
 		HASH_DEL(s->entries, e);
-		free(e->holders);
-		free(e);
+		entry_free(e);
+	}
+}
+
+/* Takes holder's staple into *out if it is valid longer than what *found says is there. */
+static void pick(const struct staples *s, const void *holder, struct staple *out, int *found)
+{
+	struct staple st;
+
+	if (holder != NULL && s->get(holder, &st) && (!*found || st.next_update > out->next_update)) {
+		*out = st;
+		*found = 1;
 	}
 }
 
 int staples_lookup(const struct staples *s, const unsigned char *key, size_t klen, struct staple *out)
 {
 	struct entry *e;
-	struct staple st;
 	int found = 0;
 
 	if (klen == 0 || klen > STAPLES_KEY_MAX)
 		return -1;
 	HASH_FIND(hh, s->entries, key, klen, e);
-	for (int i = 0; e != NULL && i < e->n; i++)
-		if (s->get(e->holders[i], &st) && (!found || st.next_update > out->next_update)) {
-			*out = st;
-			found = 1;
-		}
+	if (e == NULL)
+		return -1;
+	pick(s, e->first, out, &found);
+	for (int i = 0; i < e->nmore; i++)
+		pick(s, e->more[i], out, &found);
 	return found ? 0 : -1;
 }
 

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <openssl/ocsp.h>
 
-/* Bytes of the longest key staples_key builds (hash algorithm, two hashes, serial). */
-#define STAPLES_KEY_MAX 200
+/* Bytes of a key (SHA-256 of the CertID's fields; a fixed size keeps 10,000 entries small). */
+#define STAPLES_KEY_MAX 32
 
 /* A verified staple, borrowed from its holder: valid until the loop runs again. */
 struct staple {
@@ -37,11 +37,11 @@ struct staples *staples_new(staples_get_fn *get);
 void staples_free(struct staples *s);
 
 /*
- * The index key of id into buf (at least STAPLES_KEY_MAX bytes): hash
+ * The index key of id into buf (STAPLES_KEY_MAX bytes): a digest of its hash
  * algorithm, issuer name hash, issuer key hash and serial number, so that a
  * request's CertID finds ours however its AlgorithmIdentifier parameters
- * were encoded (absent or NULL). Returns its length, or 0 for a CertID too
- * large to index (a serial longer than RFC 5280's 20 octets many times over).
+ * were encoded (absent or NULL). Returns its length, or 0 for a CertID that
+ * cannot be read or is too large to index (fields over 255 bytes).
  */
 size_t staples_key(const OCSP_CERTID *id, unsigned char *buf);
 
