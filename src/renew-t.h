@@ -41,16 +41,6 @@ struct issuer {
 	UT_hash_handle hh;		/* by fp */
 };
 
-/* One HTTP request in flight, shared by every certificate asking the same thing. */
-struct flight {
-	char *key;			/* URL, NUL, DER request; owned */
-	size_t klen;			/* bytes in key */
-	struct cert **waiters;		/* certificates waiting for the answer */
-	int n;				/* how many */
-	struct renew *r;		/* owner */
-	UT_hash_handle hh;		/* by key */
-};
-
 struct cert {
 	unsigned magic;			/* CERT_MAGIC */
 	char *path;			/* certificate file, owned; the hash key */
@@ -67,6 +57,8 @@ struct cert {
 	const char *urls[BUNDLE_MAX_URLS]; /* interned responder URLs */
 	int n_urls;			/* entries used in urls[] */
 	int url_idx;			/* URL of the current attempt */
+	int src;			/* source asked now (index into renew.c's sources[]) */
+	struct job *found;		/* the staple read from disk by the parse, until the disk source gives it */
 	unsigned char *staple;		/* current staple (what is on disk), or NULL */
 	size_t staple_len;		/* its length, 0 = none */
 	double this_update, next_update; /* of the current staple */
@@ -101,7 +93,7 @@ struct renew {
 	struct istr *strs;		/* interned URLs */
 	struct issuer *issuers;		/* by fingerprint */
 	struct cert *removed;		/* removed with work in flight */
-	struct flight *flights;		/* requests in flight, by URL + request */
+	struct source_http *http;	/* the responders' source: requests in flight (owned) */
 	struct job *jobs;		/* jobs handed to workers or the store */
 	struct cert *parse_head, *parse_tail; /* certificates waiting to be parsed */
 	int parsing;			/* parse jobs out on workers */

@@ -8,6 +8,8 @@
 #include "metrics.h"
 #include "ocsp.h"
 #include "sched.h"
+#include "source-disk.h"
+#include "source-http.h"
 #include "staples.h"
 #include "store.h"
 #include "work.h"
@@ -154,6 +156,7 @@ static void revoked(struct cert *c, const struct ocsp_result *res, const char *w
 static void parse_run(void *arg);
 static void parse_pump(struct renew *r);
 static void start_fetch(struct cert *c);
+static void ask_from(struct cert *c, int i, const char *why);
 static void on_timer(struct ev_loop *loop, ev_timer *t, int revents);
 
 /*
@@ -421,8 +424,12 @@ static void parse_run(void *arg)
 		return;
 	if (ocsp_request(j->b->leaf, j->b->issuer, &j->id, &j->req, &j->req_len, &j->err) == -1)
 		return;
-	/* One that cannot be read (a symlink planted as the staple) is named, then replaced. */
-	if (store_read(j->path, FETCH_MAX_BODY, &j->disk, &j->disk_len, &serr) == -1) {
+	/*
+	 * The first source (source-disk.c), read and verified here, off the loop
+	 * thread. One that cannot be read (a symlink planted as the staple) is
+	 * named, then replaced.
+	 */
+	if (source_disk_read(j->path, &j->disk, &j->disk_len, &serr) == -1) {
 		log_warn("%s; a fetched staple will replace it", serr);
 		free(serr);
 	}
@@ -438,7 +445,6 @@ static void parse_done(void *arg)
 	struct cert *c = j->c;
 	struct renew *r = j->r;
 	double now = renew_now();
-	char until[32], at[32];
 
 	r->parsing--;
 	if (!still_wanted(c))
@@ -495,48 +501,12 @@ static void parse_done(void *arg)
 	c->staple_len = 0;
 	c->pushed = 0;
 	c->this_update = c->next_update = 0;
-	if (j->disk_len > 0 && j->verified && j->res.status == OCSP_ST_GOOD &&
-	    valid_until(r, &j->res) > now) {
-		c->staple = j->disk;
-		c->staple_len = j->disk_len;
-		j->disk = NULL;
-		c->this_update = j->res.this_update;
-		c->next_update = valid_until(r, &j->res);
-	} else if (j->disk_len > 0 && j->verified && j->res.status == OCSP_ST_REVOKED) {
-		/*
-		 * An authentic revocation (HAProxy's own updater writes revoked
-		 * staples; operators copy such files around) is a revocation, not a
-		 * bad file: the same as a responder saying it now.
-		 */
-		revoked(c, &j->res, "the staple on disk");
-		goto out;
-	} else if (j->disk_len > 0) {
-		/* Expired, or for another certificate: never leave it to be served. */
-		log_warn("%s: existing staple not usable (%s); emptying it", c->path,
-		    j->verr != NULL ? j->verr :
-		    j->res.status == OCSP_ST_GOOD ? "no nextUpdate and older than default-validity" : "status not good");
-		withdraw(c);
-	}
-	if (c->staple_len > 0 && !r->c->no_recycle && c->next_update - now > r->c->minimum_validity) {
-		double when = renew_time(c, now, 0);
-
-		set_state(c, CERT_IDLE);
-		ocsp_fmt_time(c->next_update, until, sizeof(until));
-		ocsp_fmt_time(when, at, sizeof(at));
-		log_info("%s: staple recycled (good until %s, renew at %s)", c->path, until, at);
-		set_outcome(c, 1);
-		record(c, RENEW_STAPLED);
-		/* A HAProxy that loaded an empty .ocsp gets it now (hooks are not run). */
-		if (r->deliver != NULL)
-			deliver_recycled(r->deliver, c->path, c->staple, c->staple_len);
-		c->pushed = 1;
-		if (!r->c->one_off)
-			schedule(c, when);
-		goto out;
-	}
 	set_state(c, CERT_IDLE);
 	record(c, RENEW_PENDING);	/* errors and revocation were cleared: a new start */
-	start_fetch(c);
+	/* The sources in order: the staple just read from disk (if any), then the responders. */
+	c->found = j->disk_len > 0 ? j : NULL;
+	ask_from(c, 0, "no source answered");
+	c->found = NULL;
 out:
 	job_free(j);
 	parse_pump(r);
@@ -598,7 +568,18 @@ static void parse_pump(struct renew *r)
 	}
 }
 
-/* ---------------------------------------------------------------- fetch, verify, store */
+/* ---------------------------------------------------------------- answers */
+
+/* c now holds the verified good staple of j (j->disk, j->res). */
+static void hold(struct cert *c, struct job *j)
+{
+	free(c->staple);
+	c->staple = j->disk;
+	c->staple_len = j->disk_len;
+	j->disk = NULL;
+	c->this_update = j->res.this_update;
+	c->next_update = valid_until(c->r, &j->res);
+}
 
 static void on_stored(void *arg, const char *certpath, const char *err)
 {
@@ -615,12 +596,7 @@ static void on_stored(void *arg, const char *certpath, const char *err)
 		attempt_failed(c, err);
 		goto out;
 	}
-	free(c->staple);
-	c->staple = j->disk;	/* the bytes now on disk */
-	c->staple_len = j->disk_len;
-	j->disk = NULL;
-	c->this_update = j->res.this_update;
-	c->next_update = valid_until(r, &j->res);
+	hold(c, j);	/* the bytes now on disk */
 	if (j->res.next_update == 0)
 		log_info("%s: response has no nextUpdate; treating it as valid for %.0fs", c->path,
 		    r->c->default_validity);
@@ -692,9 +668,166 @@ static void revoked(struct cert *c, const struct ocsp_result *res, const char *w
 	attempt_failed(c, "certificate revoked");
 }
 
-/* Tries the next responder URL, or gives up on this attempt. */
-static void next_url(struct cert *c, const char *reason)
+/* ---------------------------------------------------------------- sources */
+
+/*
+ * The sources a due certificate asks, in this order (see source.h).
+ *   ask      1 when an answer is on its way to consider() (or already went
+ *            there), 0 when the source has nothing for c now.
+ *   refused  an answer of this source was not usable (reason): the source
+ *            asks again (another URL) or calls source_done().
+ *   who      who answered, for the revocation line.
+ *   stored   its answers are the bytes already on disk: held as they are,
+ *            never written again.
+ */
+struct source_ops {
+	int (*ask)(struct cert *c);
+	void (*refused)(struct cert *c, const char *reason);
+	const char *(*who)(const struct cert *c);
+	int stored;
+};
+
+static int disk_ask(struct cert *c);
+static void disk_refused(struct cert *c, const char *reason);
+static const char *disk_who(const struct cert *c);
+static int http_ask(struct cert *c);
+static void http_refused(struct cert *c, const char *reason);
+static const char *http_who(const struct cert *c);
+
+static const struct source_ops sources[] = {
+	{ disk_ask, disk_refused, disk_who, 1 },	/* source-disk.c: read by the parse */
+	{ http_ask, http_refused, http_who, 0 },	/* source-http.c: the responders */
+};
+#define NSOURCES ((int)(sizeof(sources) / sizeof(sources[0])))
+
+/* Asks the sources from the i-th on; when none has anything, the attempt failed (why). */
+static void ask_from(struct cert *c, int i, const char *why)
 {
+	for (; i < NSOURCES; i++) {
+		c->src = i;
+		if (sources[i].ask(c))
+			return;
+	}
+	attempt_failed(c, why);
+}
+
+/* c's current source has nothing more to give (why, if it was the last). */
+static void source_done(struct cert *c, const char *why)
+{
+	ask_from(c, c->src + 1, why);
+}
+
+/*
+ * Every answer, whichever source gave it, after verification (j->verified,
+ * j->res, j->err or j->verr; the bytes in j->disk): a revocation is a
+ * revocation; an answer not usable goes back to its source; a good one
+ * better than what is held is held (from disk) or stored, then delivered.
+ * Returns 1 when j was handed on (to the store), 0 when the caller frees it.
+ */
+static int consider(struct cert *c, struct job *j)
+{
+	const struct source_ops *src = &sources[c->src];
+	struct renew *r = c->r;
+	const char *why = NULL;
+	int held = staple_valid(c, j->now);
+
+	if (j->verified && j->res.status == OCSP_ST_REVOKED) {
+		revoked(c, &j->res, src->who(c));
+		return 0;
+	}
+	if (!j->verified)
+		why = j->verr != NULL ? j->verr : j->err != NULL ? j->err : "response not verified";
+	else if (j->res.status != OCSP_ST_GOOD)
+		why = "responder says the certificate status is unknown";
+	else if (valid_until(r, &j->res) <= j->now)
+		why = "response has no nextUpdate and its thisUpdate is older than default-validity";
+	else if (held && valid_until(r, &j->res) < c->next_update)
+		why = "response expires earlier than the staple we have";	/* never replace by such */
+	if (why != NULL) {
+		src->refused(c, why);
+		return 0;
+	}
+	if (held && j->disk_len == c->staple_len && memcmp(j->disk, c->staple, c->staple_len) == 0) {
+		same_staple(c, j->fresh_until);
+		return 0;
+	}
+	if (src->stored) {
+		hold(c, j);
+		/* Recycled unless --no-recycle or it is too close to its end: then the next source. */
+		if (!r->c->no_recycle && c->next_update - renew_now() > r->c->minimum_validity) {
+			double when = renew_time(c, renew_now(), 0);
+			char until[32], at[32];
+
+			set_state(c, CERT_IDLE);
+			ocsp_fmt_time(c->next_update, until, sizeof(until));
+			ocsp_fmt_time(when, at, sizeof(at));
+			log_info("%s: staple recycled (good until %s, renew at %s)", c->path, until, at);
+			set_outcome(c, 1);
+			record(c, RENEW_STAPLED);
+			/* A HAProxy that loaded an empty .ocsp gets it now (hooks are not run). */
+			if (r->deliver != NULL)
+				deliver_recycled(r->deliver, c->path, c->staple, c->staple_len);
+			c->pushed = 1;
+			if (!r->c->one_off)
+				schedule(c, when);
+			return 0;
+		}
+		record(c, c->standing);		/* holds a staple now */
+		source_done(c, "no responder answered");
+		return 0;
+	}
+	set_state(c, CERT_STORING);
+	store_put(r->store, c->path, j->disk, j->disk_len, on_stored, j);
+	return 1;
+}
+
+/* ---------------------------------------------------------------- source: disk */
+
+/* The staple read and verified by the parse job (c->found), only right after the parse. */
+static int disk_ask(struct cert *c)
+{
+	struct job *j = c->found;
+
+	if (j == NULL)
+		return 0;
+	c->found = NULL;	/* asked once: parse_done frees the job */
+	consider(c, j);
+	return 1;
+}
+
+/* Expired, or for another certificate: never leave it to be served. */
+static void disk_refused(struct cert *c, const char *reason)
+{
+	log_warn("%s: existing staple not usable (%s); emptying it", c->path, reason);
+	withdraw(c);
+	source_done(c, reason);
+}
+
+static const char *disk_who(const struct cert *c)
+{
+	(void)c;
+	return "the staple on disk";
+}
+
+/* ---------------------------------------------------------------- source: http */
+
+static int http_ask(struct cert *c)
+{
+	c->url_idx = 0;
+	start_fetch(c);
+	return 1;
+}
+
+static const char *http_who(const struct cert *c)
+{
+	return c->urls[c->url_idx];
+}
+
+/* Tries the next responder URL, or this source is done. */
+static void http_refused(struct cert *c, const char *reason)
+{
+	char all[1024];
+
 	if (c->failures == 0 || log_enabled(LOG_LVL_DEBUG))
 		log_msg(c->failures == 0 ? LOG_LVL_WARN : LOG_LVL_DEBUG, "%s: %s: %s",
 		    c->path, c->urls[c->url_idx], reason);
@@ -703,10 +836,8 @@ static void next_url(struct cert *c, const char *reason)
 		start_fetch(c);
 		return;
 	}
-	char all[1024];
-
 	snprintf(all, sizeof(all), "%s%s", reason, c->n_urls > 1 ? " and every other responder failed" : "");
-	attempt_failed(c, all);
+	source_done(c, all);
 }
 
 static void verify_run(void *arg)
@@ -717,128 +848,87 @@ static void verify_run(void *arg)
 	    j->now, &j->res, &j->err) == 0;
 }
 
+/* A responder's answer, verified on a worker: counted, then considered. */
 static void verify_done(void *arg)
 {
 	struct job *j = arg;
 	struct cert *c = j->c;
-	struct renew *r = c->r;
+
 	j->disk = (unsigned char *)j->body;	/* job owns the body copy from here on */
 	j->disk_len = j->body_len;
 	j->body = NULL;
 	if (!still_wanted(c))
 		goto out;
-	if (!j->verified) {
-		/* "Ask again later" is the responder's answer, not a response that failed verification. */
-		metrics_fetch(c->urls[c->url_idx], j->res.status == OCSP_ST_RETRY ? METRICS_FETCH_TRY_LATER :
-		    METRICS_FETCH_INVALID);
-		next_url(c, j->err);
-		goto out;
-	}
-	metrics_fetch(c->urls[c->url_idx], j->res.status == OCSP_ST_GOOD ? METRICS_FETCH_GOOD :
+	/* "Ask again later" is the responder's answer, not a response that failed verification. */
+	metrics_fetch(c->urls[c->url_idx], !j->verified ?
+	    (j->res.status == OCSP_ST_RETRY ? METRICS_FETCH_TRY_LATER : METRICS_FETCH_INVALID) :
+	    j->res.status == OCSP_ST_GOOD ? METRICS_FETCH_GOOD :
 	    j->res.status == OCSP_ST_REVOKED ? METRICS_FETCH_REVOKED : METRICS_FETCH_UNKNOWN);
-	switch (j->res.status) {
-	case OCSP_ST_GOOD:
-		break;
-	case OCSP_ST_REVOKED:
-		revoked(c, &j->res, c->urls[c->url_idx]);
-		goto out;
-	default:
-		next_url(c, "responder says the certificate status is unknown");
-		goto out;
-	}
-	if (valid_until(r, &j->res) <= j->now) {
-		next_url(c, "response has no nextUpdate and its thisUpdate is older than default-validity");
-		goto out;
-	}
-	/* Never replace a staple with one that expires earlier. */
-	if (staple_valid(c, j->now) && valid_until(r, &j->res) < c->next_update) {
-		next_url(c, "response expires earlier than the staple we have");
-		goto out;
-	}
-	if (staple_valid(c, j->now) && j->disk_len == c->staple_len &&
-	    memcmp(j->disk, c->staple, c->staple_len) == 0) {
-		same_staple(c, j->fresh_until);
-		goto out;
-	}
-	set_state(c, CERT_STORING);
-	store_put(r->store, c->path, j->disk, j->disk_len, on_stored, j);
-	return;
+	if (consider(c, j))
+		return;
 out:
 	job_free(j);
 }
 
-static void on_fetched(struct cert *c, const unsigned char *body, size_t len, double fresh_until,
-    const char *err)
+/* A source_answer_fn: what c's current URL answered; verified on a worker. */
+static void on_fetched(void *arg, const struct source_answer *a)
 {
+	struct cert *c = arg;
 	struct job *j;
 	unsigned char *copy;
 
 	if (!still_wanted(c))
 		return;
-	if (err != NULL) {
+	if (a->err != NULL) {
 		metrics_fetch(c->urls[c->url_idx], METRICS_FETCH_ERROR);
-		next_url(c, err);
+		http_refused(c, a->err);
 		return;
 	}
-	if ((j = job_new(c)) == NULL || (copy = malloc(len ? len : 1)) == NULL) {
+	if ((j = job_new(c)) == NULL || (copy = malloc(a->len ? a->len : 1)) == NULL) {
 		job_free(j);
-		next_url(c, "out of memory");
+		http_refused(c, "out of memory");
 		return;
 	}
-	if (len > 0)
-		memcpy(copy, body, len);
+	if (a->len > 0)
+		memcpy(copy, a->der, a->len);
 	j->now = renew_now();
-	if (fresh_until > 0 && log_enabled(LOG_LVL_DEBUG)) {
+	if (a->fresh_until > 0 && log_enabled(LOG_LVL_DEBUG)) {
 		char until[32];
 
-		ocsp_fmt_time(fresh_until, until, sizeof(until));
+		ocsp_fmt_time(a->fresh_until, until, sizeof(until));
 		log_debug("%s: %s: HTTP cache headers say fresh until %s", c->path, c->urls[c->url_idx], until);
 	}
 	if (c->nonce_req != NULL) {
 		if ((j->req = malloc(c->nonce_req_len)) == NULL) {
 			free(copy);
 			job_free(j);
-			next_url(c, "out of memory");
+			http_refused(c, "out of memory");
 			return;
 		}
 		memcpy(j->req, c->nonce_req, c->nonce_req_len);
 		j->req_len = c->nonce_req_len;
 	}
 	j->body = copy;
-	j->body_len = len;
-	j->fresh_until = fresh_until;
+	j->body_len = a->len;
+	j->fresh_until = a->fresh_until;
 	j->vid = c->id;
 	j->vissuer = c->issuer;
 	set_state(c, CERT_VERIFYING);
 	work_submit(c->r->work, verify_run, verify_done, j);
 }
 
-static void on_flight_done(void *arg, const unsigned char *body, size_t len, double fresh_until,
-    const char *err)
-{
-	struct flight *fl = arg;
-
-	HASH_DEL(fl->r->flights, fl);
-	for (int i = 0; i < fl->n; i++)
-		on_fetched(fl->waiters[i], body, len, fresh_until, err);
-	free(fl->waiters);
-	free(fl->key);
-	free(fl);
-}
-
 /*
- * Asks c's current URL, joining a request already in flight for the same
- * CertID (the same certificate in several files is fetched once).
+ * Asks c's current URL (a request already in flight for the same CertID is
+ * joined: the same certificate in several files is fetched once).
  */
 static void start_fetch(struct cert *c)
 {
 	struct renew *r = c->r;
 	const char *url = c->urls[c->url_idx];
 	const unsigned char *req = c->req;
-	size_t req_len = c->req_len, ulen = strlen(url) + 1, klen;
-	struct flight *fl = NULL;
-	struct cert **w;
-	char *key, *err = NULL;
+	size_t req_len = c->req_len;
+	char *err = NULL;
+	int rc;
 
 	ev_timer_stop(r->loop, &c->timer);
 	set_state(c, CERT_FETCHING);
@@ -847,47 +937,19 @@ static void start_fetch(struct cert *c)
 		free(c->nonce_req);
 		c->nonce_req = NULL;
 		if (ocsp_request_nonce(c->id, &c->nonce_req, &c->nonce_req_len, &err) == -1) {
-			next_url(c, err);
+			http_refused(c, err != NULL ? err : "out of memory");
 			free(err);
 			return;
 		}
 		req = c->nonce_req;
 		req_len = c->nonce_req_len;
 	}
-	klen = ulen + req_len;
-	if ((key = malloc(klen)) == NULL)
-		goto fail;
-	memcpy(key, url, ulen);
-	memcpy(key + ulen, req, req_len);
-	HASH_FIND(hh, r->flights, key, klen, fl);
-	if (fl == NULL) {
-		if ((fl = calloc(1, sizeof(*fl))) == NULL)
-			goto fail;
-		fl->key = key;
-		fl->klen = klen;
-		fl->r = r;
-		key = NULL;
-		log_debug("%s: asking %s", c->path, url);
-		if (fetch_start(r->fetch, url, req, req_len, on_flight_done, fl, &err) == -1) {
-			free(fl->key);
-			free(fl);
-			next_url(c, err);
-			free(err);
-			return;
-		}
-		HASH_ADD_KEYPTR(hh, r->flights, fl->key, fl->klen, fl);
-	} else {
-		log_debug("%s: joining a request to %s already in flight", c->path, url);
+	if ((rc = source_http_ask(r->http, url, req, req_len, on_fetched, c, &err)) == -1) {
+		http_refused(c, err != NULL ? err : "out of memory");
+		free(err);
+		return;
 	}
-	free(key);
-	if ((w = realloc(fl->waiters, (fl->n + 1) * sizeof(*w))) == NULL)
-		abort();
-	fl->waiters = w;
-	fl->waiters[fl->n++] = c;
-	return;
-fail:
-	free(key);
-	next_url(c, "out of memory");
+	log_debug(rc == 0 ? "%s: asking %s" : "%s: joining a request to %s already in flight", c->path, url);
 }
 
 static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
@@ -909,8 +971,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 		start_parse(c);
 		return;
 	}
-	c->url_idx = 0;
-	start_fetch(c);
+	ask_from(c, 0, "no source answered");
 }
 
 /* ---------------------------------------------------------------- interface */
@@ -980,7 +1041,10 @@ struct renew *renew_new(struct ev_loop *loop, const struct conf *c, X509_STORE *
 {
 	struct renew *r = calloc(1, sizeof(*r));
 
-	if (r == NULL || (r->staples = staples_new(cert_staple)) == NULL) {
+	if (r == NULL || (r->staples = staples_new(cert_staple)) == NULL ||
+	    (r->http = source_http_new(f)) == NULL) {
+		if (r != NULL)
+			staples_free(r->staples);
 		free(r);
 		return NULL;
 	}
@@ -1010,7 +1074,6 @@ void renew_free(struct renew *r)
 	struct cert *c, *ctmp;
 	struct istr *i, *itmp;
 	struct issuer *is, *istmp;
-	struct flight *fl, *fltmp;
 
 	if (r == NULL)
 		return;
@@ -1023,12 +1086,6 @@ void renew_free(struct renew *r)
 		free((void *)r->jobs->body);	/* a verify job's response, not yet verified */
 		r->jobs->body = NULL;
 		job_free(r->jobs);
-	}
-	HASH_ITER(hh, r->flights, fl, fltmp) {
-		HASH_DEL(r->flights, fl);
-		free(fl->waiters);
-		free(fl->key);
-		free(fl);
 	}
 	while ((c = r->removed) != NULL) {
 		r->removed = c->next_removed;
@@ -1044,6 +1101,7 @@ void renew_free(struct renew *r)
 		X509_free(is->x);
 		free(is);
 	}
+	source_http_free(r->http);
 	staples_free(r->staples);
 	free(r);
 }
