@@ -163,7 +163,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents);
  * Called when async work for c lands. Returns 1 if the result is to be used;
  * 0 if c was removed (and is now freed) or changed (and is being re-parsed).
  */
-static int still_wanted(struct cert *c)
+static int wanted_else_freed_or_reparsed(struct cert *c)
 {
 	if (c->magic != CERT_MAGIC)
 		abort();
@@ -447,7 +447,7 @@ static void parse_done(void *arg)
 	double now = renew_now();
 
 	r->parsing--;
-	if (!still_wanted(c))
+	if (!wanted_else_freed_or_reparsed(c))
 		goto out;
 	free(c->subject);
 	free(c->serial);
@@ -563,7 +563,7 @@ static void parse_pump(struct renew *r)
 		if (r->parse_head == NULL)
 			r->parse_tail = NULL;
 		c->reparse = 0;		/* not parsed yet: nothing stale to redo */
-		if (still_wanted(c))
+		if (wanted_else_freed_or_reparsed(c))
 			submit_parse(c);
 	}
 }
@@ -590,7 +590,7 @@ static void on_stored(void *arg, const char *certpath, const char *err)
 	char next[32], at[32];
 
 	(void)certpath;
-	if (!still_wanted(c))
+	if (!wanted_else_freed_or_reparsed(c))
 		goto out;
 	if (err != NULL) {
 		attempt_failed(c, err);
@@ -857,7 +857,7 @@ static void verify_done(void *arg)
 	j->disk = (unsigned char *)j->body;	/* job owns the body copy from here on */
 	j->disk_len = j->body_len;
 	j->body = NULL;
-	if (!still_wanted(c))
+	if (!wanted_else_freed_or_reparsed(c))
 		goto out;
 	/* "Ask again later" is the responder's answer, not a response that failed verification. */
 	metrics_fetch(c->urls[c->url_idx], !j->verified ?
@@ -877,7 +877,7 @@ static void on_fetched(void *arg, const struct source_answer *a)
 	struct job *j;
 	unsigned char *copy;
 
-	if (!still_wanted(c))
+	if (!wanted_else_freed_or_reparsed(c))
 		return;
 	if (a->err != NULL) {
 		metrics_fetch(c->urls[c->url_idx], METRICS_FETCH_ERROR);
