@@ -31,6 +31,7 @@ enum cert_state {
 /* Interned strings (responder URLs): thousands of certificates share a few. */
 struct istr {
 	char *s;			/* owned */
+	int refs;			/* certificates using it (freed at 0) */
 	UT_hash_handle hh;		/* by s */
 };
 
@@ -38,6 +39,7 @@ struct istr {
 struct issuer {
 	unsigned char fp[32];		/* SHA-256 of the DER */
 	X509 *x;			/* owned reference */
+	int refs;			/* certificates using it (freed at 0) */
 	UT_hash_handle hh;		/* by fp */
 };
 
@@ -53,7 +55,8 @@ struct cert {
 	size_t req_len;			/* its length */
 	unsigned char *nonce_req;	/* --nonce: the request of the current attempt */
 	size_t nonce_req_len;		/* its length */
-	X509 *issuer;			/* borrowed from the issuer table */
+	X509 *issuer;			/* iss->x, borrowed from the issuer table */
+	struct issuer *iss;		/* its entry there (one reference), or NULL */
 	const char *urls[BUNDLE_MAX_URLS]; /* interned responder URLs */
 	int n_urls;			/* entries used in urls[] */
 	int url_idx;			/* URL of the current attempt */

@@ -33,21 +33,36 @@ static double rnd(void)
 	return (double)random() / ((double)RAND_MAX + 1.0);
 }
 
+/* The table's copy of s, one more user counted (release with unintern). */
 static const char *intern(struct renew *r, const char *s)
 {
 	struct istr *i;
 
 	HASH_FIND_STR(r->strs, s, i);
-	if (i != NULL)
-		return i->s;
-	if ((i = calloc(1, sizeof(*i))) == NULL || (i->s = strdup(s)) == NULL)
-		abort();
-	HASH_ADD_KEYPTR(hh, r->strs, i->s, strlen(i->s), i);
+	if (i == NULL) {
+		if ((i = calloc(1, sizeof(*i))) == NULL || (i->s = strdup(s)) == NULL)
+			abort();
+		HASH_ADD_KEYPTR(hh, r->strs, i->s, strlen(i->s), i);
+	}
+	i->refs++;
 	return i->s;
 }
 
-/* The table's copy of issuer x (x itself is not kept). */
-static X509 *issuer_ref(struct renew *r, X509 *x)
+/* One user fewer of interned s; the last one frees it (certificates come and go for months). */
+static void unintern(struct renew *r, const char *s)
+{
+	struct istr *i;
+
+	HASH_FIND_STR(r->strs, s, i);
+	if (i != NULL && --i->refs == 0) {
+		HASH_DEL(r->strs, i);
+		free(i->s);
+		free(i);
+	}
+}
+
+/* The table's entry for issuer x (x itself is not kept), one more user counted. */
+static struct issuer *issuer_ref(struct renew *r, X509 *x)
 {
 	struct issuer *i;
 	unsigned char fp[32];
@@ -56,15 +71,37 @@ static X509 *issuer_ref(struct renew *r, X509 *x)
 	if (!X509_digest(x, EVP_sha256(), fp, &n))
 		abort();
 	HASH_FIND(hh, r->issuers, fp, sizeof(fp), i);
-	if (i != NULL)
-		return i->x;
-	if ((i = calloc(1, sizeof(*i))) == NULL)
-		abort();
-	memcpy(i->fp, fp, sizeof(fp));
-	X509_up_ref(x);
-	i->x = x;
-	HASH_ADD(hh, r->issuers, fp, sizeof(i->fp), i);
-	return x;
+	if (i == NULL) {
+		if ((i = calloc(1, sizeof(*i))) == NULL)
+			abort();
+		memcpy(i->fp, fp, sizeof(fp));
+		X509_up_ref(x);
+		i->x = x;
+		HASH_ADD(hh, r->issuers, fp, sizeof(i->fp), i);
+	}
+	i->refs++;
+	return i;
+}
+
+/* One user fewer of issuer i (may be NULL); the last one frees it. */
+static void issuer_unref(struct renew *r, struct issuer *i)
+{
+	if (i != NULL && --i->refs == 0) {
+		HASH_DEL(r->issuers, i);
+		X509_free(i->x);
+		free(i);
+	}
+}
+
+/* c lets go of its responder URLs and issuer (never while a job borrows them). */
+static void cert_unref(struct cert *c)
+{
+	for (int i = 0; i < c->n_urls; i++)
+		unintern(c->r, c->urls[i]);
+	c->n_urls = 0;
+	issuer_unref(c->r, c->iss);
+	c->iss = NULL;
+	c->issuer = NULL;
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -135,6 +172,7 @@ static void cert_free(struct cert *c)
 	if (c == NULL)
 		return;
 	index_drop(c);
+	cert_unref(c);
 	ev_timer_stop(c->r->loop, &c->timer);
 	if (c->state != CERT_IDLE)
 		c->r->busy--;
@@ -470,7 +508,7 @@ static void parse_done(void *arg)
 		free(c->req);
 		c->id = NULL;
 		c->req = NULL;
-		c->n_urls = 0;
+		cert_unref(c);
 		/*
 		 * Wait for the file to change. A staple of the certificate that was
 		 * there stays until it expires (the server may still hold that
@@ -489,12 +527,22 @@ static void parse_done(void *arg)
 	j->id = NULL;
 	j->req = NULL;
 	index_add(c);
-	c->issuer = issuer_ref(r, j->b->issuer);
+	{
+		/* The new certificate's URLs and issuer first: those it shares with the old one stay. */
+		struct issuer *iss = issuer_ref(r, j->b->issuer);
+		const char *urls[BUNDLE_MAX_URLS];
+		int n = j->b->n_urls;
+
+		for (int i = 0; i < n; i++)
+			urls[i] = intern(r, j->b->urls[i]);
+		cert_unref(c);
+		c->iss = iss;
+		c->issuer = iss->x;
+		c->n_urls = n;
+		memcpy(c->urls, urls, n * sizeof(urls[0]));
+	}
 	c->revoked = 0;		/* a new parse may be a new certificate */
 	errors_cleared(c);
-	c->n_urls = j->b->n_urls;
-	for (int i = 0; i < c->n_urls; i++)
-		c->urls[i] = intern(r, j->b->urls[i]);
 	c->url_idx = 0;
 	free(c->staple);
 	c->staple = NULL;
