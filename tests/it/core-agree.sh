@@ -116,6 +116,23 @@ for b in bad:
 sys.exit(1 if bad else 0)
 EOF
 ok "SIGUSR1, /status, /metrics and ocspd status agree on every certificate"
+
+# The counts follow certificates that go and change: dead.pem removed, kept.pem
+# replaced by good1's bundle (now stapled from the responder).
+rm "$site/dead.pem"
+cp "$site/good1.pem" "$site/kept.pem.new" && mv "$site/kept.pem.new" "$site/kept.pem"
+counts() {
+	curl -sf "http://127.0.0.1:$SPORT/metrics" | grep -c \
+		-e '^ocspd_certificates{state="stapled"} 2$' -e '^ocspd_certificates{state="failing"} 0$' \
+		-e '^ocspd_certificates{state="revoked"} 1$' -e '^ocspd_certificates{state="no_ocsp_url"} 1$' \
+		-e '^ocspd_certificates{state="pending"} 1$'
+}
+settled() { [ "$(counts)" = 5 ]; }
+wait_for settled || fail "/metrics counts after a removal and a change: $(curl -sf "http://127.0.0.1:$SPORT/metrics" | grep ocspd_certificates)"
+kill -USR1 "$OCSPD_PID"
+wait_log "$T/d.log" "status: 5 certificates: 2 stapled, 0 failing, 1 revoked, 1 without OCSP URL, 1 pending; 1 in progress" ||
+	fail "SIGUSR1 summary after a removal and a change: $(grep "status: 5 certificates" "$T/d.log")"
+ok "counts follow a removed and a changed certificate"
 stop_pid "$OCSPD_PID"
 [ "$RC" = 0 ] || fail "SIGTERM: exit $RC"
 pass
