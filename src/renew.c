@@ -449,7 +449,7 @@ static char *serial_text(const ASN1_INTEGER *serial)
 static void parse_run(void *arg)
 {
 	struct job *j = arg;
-	char *serr = NULL;
+	char *serr = NULL, *oerr = NULL;
 	int rc;
 
 	if ((rc = bundle_load(j->path, &j->b, &j->err)) != 0) {
@@ -460,8 +460,12 @@ static void parse_run(void *arg)
 	j->serial = serial_text(X509_get0_serialNumber(j->b->leaf));
 	if (bundle_verify_chain(j->b, j->trust, j->path, &j->err) == -1)
 		return;
-	if (ocsp_request(j->b->leaf, j->b->issuer, &j->id, &j->req, &j->req_len, &j->err) == -1)
+	if (ocsp_request(j->b->leaf, j->b->issuer, &j->id, &j->req, &j->req_len, &oerr) == -1) {
+		/* Parse errors name the file (bundle's do): so does this one. */
+		err_set(&j->err, "%s: cannot build the OCSP request (%s)", j->path, oerr != NULL ? oerr : "out of memory");
+		free(oerr);
 		return;
+	}
 	/*
 	 * The first source (source-disk.c), read and verified here, off the loop
 	 * thread. One that cannot be read (a symlink planted as the staple) is
