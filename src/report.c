@@ -111,22 +111,21 @@ void renew_report(const struct renew *r)
 	const struct cert *c, *tmp;
 	double now = renew_now();
 	int known = (int)HASH_COUNT(r->certs);
-	char sum[160], t1[32], t2[32], why[1100];
+	char sum[160], t1[32], t2[32];
 
 	renew_summary(r, sum, sizeof(sum));
 	log_info("status: %d certificate%s: %s; %d in progress", known, known == 1 ? "" : "s", sum, r->busy);
 	HASH_ITER(hh, r->certs, c, tmp) {
 		double at = next_attempt(r, c, now);
 		const char *name = renew_state_name(c->standing), *busy = c->state != CERT_IDLE ? "; in progress" : "";
-		const char *e = c->last_err;
+		const char *why = c->last_err != NULL ? c->last_err : "not fetched yet";
 		size_t len = strlen(c->path);
 
 		ocsp_fmt_time(at, t2, sizeof(t2));
 		ocsp_fmt_time(c->next_update, t1, sizeof(t1));
 		/* Parse errors already start with the path. */
-		if (e != NULL && strncmp(e, c->path, len) == 0 && e[len] == ':' && e[len + 1] == ' ')
-			e += len + 2;
-		snprintf(why, sizeof(why), "%s", e != NULL ? e : "not fetched yet");
+		if (strncmp(why, c->path, len) == 0 && why[len] == ':' && why[len + 1] == ' ')
+			why += len + 2;
 		if (c->standing == RENEW_STAPLED)
 			log_debug("status: %s: %s (good until %s, renew at %s)%s", c->path, name, t1, t2, busy);
 		else if (c->standing == RENEW_REVOKED)
