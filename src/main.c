@@ -233,11 +233,6 @@ static void on_usr1(struct ev_loop *loop, ev_signal *w, int revents)
 	renew_report(d->renew);
 }
 
-static void count_state(void *arg, const struct renew_status *st)
-{
-	((int *)arg)[st->state]++;
-}
-
 /*
  * Tells systemd where the certificates stand (STATUS=, shown by systemctl
  * status), and metrics when all is well. Runs STATUS_DEBOUNCE s after a change.
@@ -245,15 +240,14 @@ static void count_state(void *arg, const struct renew_status *st)
 static void on_status_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct daemon *d = w->data;
-	int n[RENEW_NSTATES] = { 0 };
+	char sum[160];
 
 	(void)loop;
 	(void)revents;
-	renew_foreach_status(d->renew, count_state, n);
-	if (n[RENEW_FAILING] + n[RENEW_REVOKED] + n[RENEW_PENDING] == 0)
+	if (renew_all_stapled(d->renew))
 		metrics_pass_ok(ev_now(d->loop));
-	sd_notifyf(0, "STATUS=%d stapled, %d failing, %d revoked, %d without OCSP URL, %d pending",
-	    n[RENEW_STAPLED], n[RENEW_FAILING], n[RENEW_REVOKED], n[RENEW_NO_URL], n[RENEW_PENDING]);
+	renew_summary(d->renew, sum, sizeof(sum));
+	sd_notifyf(0, "STATUS=%s", sum);
 }
 
 /* renew's observer: READY=1 once the first pass is over, then STATUS= updates. */

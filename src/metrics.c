@@ -25,7 +25,7 @@ static unsigned long pushes[METRICS_PUSH_NRESULTS]; /* HAProxy pushes by result 
 static double pass_ok_at;			/* last pass with all stapled, 0 = none */
 
 static const char *const fetch_result_name[METRICS_FETCH_NRESULTS] = {
-	"good", "revoked", "unknown", "invalid", "error",
+	"good", "revoked", "unknown", "invalid", "error", "try_later",
 };
 static const char *const push_result_name[METRICS_PUSH_NRESULTS] = {
 	"updated", "committed", "failed",

@@ -20,6 +20,7 @@ enum metrics_fetch_result {
 	METRICS_FETCH_UNKNOWN,		/* verified, status unknown */
 	METRICS_FETCH_INVALID,		/* an answer that failed verification */
 	METRICS_FETCH_ERROR,		/* no answer: connection, timeout, HTTP status */
+	METRICS_FETCH_TRY_LATER,	/* responseStatus tryLater or internalError: ask again later */
 	METRICS_FETCH_NRESULTS,
 };
 

@@ -1,5 +1,6 @@
 /* renew — see renew.h. */
 #include "renew.h"
+#include "renew-t.h"
 #include "bundle.h"
 #include "conf.h"
 #include "deliver.h"
@@ -8,6 +9,9 @@
 #include "metrics.h"
 #include "ocsp.h"
 #include "sched.h"
+#include "source-disk.h"
+#include "source-http.h"
+#include "staples.h"
 #include "store.h"
 #include "work.h"
 
@@ -18,133 +22,7 @@
 #include <unistd.h>
 #include <uthash.h>
 
-#define CERT_MAGIC 0x0c5bd001u	/* checks a struct cert coming back through a void * */
-#define RENEW_PARSE_MAX 64	/* parse jobs out at once */
-
-enum cert_state {
-	CERT_IDLE,		/* waiting for its timer or for the file to change */
-	CERT_PARSING,		/* parse job on a worker */
-	CERT_FETCHING,		/* HTTP request in flight */
-	CERT_VERIFYING,		/* verify job on a worker */
-	CERT_STORING,		/* staple queued for the disk */
-};
-
-/* Interned strings (responder URLs): thousands of certificates share a few. */
-struct istr {
-	char *s;			/* owned */
-	UT_hash_handle hh;		/* by s */
-};
-
-/* Issuers, shared by every certificate they issued (one X509 in memory each). */
-struct issuer {
-	unsigned char fp[32];		/* SHA-256 of the DER */
-	X509 *x;			/* owned reference */
-	UT_hash_handle hh;		/* by fp */
-};
-
-/* One HTTP request in flight, shared by every certificate asking the same thing. */
-struct flight {
-	char *key;			/* URL, NUL, DER request; owned */
-	size_t klen;			/* bytes in key */
-	struct cert **waiters;		/* certificates waiting for the answer */
-	int n;				/* how many */
-	struct renew *r;		/* owner */
-	UT_hash_handle hh;		/* by key */
-};
-
-struct cert {
-	unsigned magic;			/* CERT_MAGIC */
-	char *path;			/* certificate file, owned; the hash key */
-	struct renew *r;		/* owner */
-	enum cert_state state;		/* what it is doing */
-	int removed;			/* file gone while work was in flight: free when it lands */
-	int reparse;			/* file changed while work was in flight */
-	OCSP_CERTID *id;		/* what we ask about */
-	unsigned char *req;		/* DER OCSP request */
-	size_t req_len;			/* its length */
-	unsigned char *nonce_req;	/* --nonce: the request of the current attempt */
-	size_t nonce_req_len;		/* its length */
-	X509 *issuer;			/* borrowed from the issuer table */
-	const char *urls[BUNDLE_MAX_URLS]; /* interned responder URLs */
-	int n_urls;			/* entries used in urls[] */
-	int url_idx;			/* URL of the current attempt */
-	unsigned char *staple;		/* current staple (what is on disk), or NULL */
-	size_t staple_len;		/* its length, 0 = none */
-	double this_update, next_update; /* of the current staple */
-	int revoked;			/* last verified answer said revoked */
-	int no_url;			/* the certificate names no OCSP responder */
-	int expiry_alerted;		/* "expiring" alert given for the current staple */
-	int pushed;			/* the current staple was handed to deliver */
-	int withdrawn;			/* issue 15: servers told "no staple" since the last one */
-	struct deliver_ident ident;	/* the file as last parsed (deliver_withdrawn) */
-	int have_ident;			/* ident is set */
-	char *subject;			/* leaf subject (RFC 2253), owned, or NULL */
-	char *serial;			/* leaf serial (hex), owned, or NULL */
-	int failures;			/* consecutive failed attempts */
-	char *last_err;			/* reason of the last failed attempt */
-	int err_repeats;		/* how many times in a row */
-	struct cert *next_removed;	/* in renew.removed while removed */
-	struct cert *next_parse;	/* in renew's parse queue while waiting */
-	int outcome;			/* --one-off: 1 stapled, -1 failed, 0 not yet */
-	ev_timer timer;			/* next renewal or retry */
-	UT_hash_handle hh;		/* by path */
-};
-
-struct renew {
-	struct ev_loop *loop;		/* the one event loop */
-	const struct conf *c;		/* borrowed */
-	X509_STORE *trust;		/* borrowed */
-	struct fetch *fetch;		/* borrowed */
-	struct store *store;		/* borrowed */
-	struct work *work;		/* borrowed */
-	struct deliver *deliver;	/* borrowed, may be NULL */
-	struct cert *certs;		/* by path */
-	struct istr *strs;		/* interned URLs */
-	struct issuer *issuers;		/* by fingerprint */
-	struct cert *removed;		/* removed with work in flight */
-	struct flight *flights;		/* requests in flight, by URL + request */
-	struct job *jobs;		/* jobs handed to workers or the store */
-	struct cert *parse_head, *parse_tail; /* certificates waiting to be parsed */
-	int parsing;			/* parse jobs out on workers */
-	int busy;			/* certificates not CERT_IDLE */
-	int undecided;			/* certificates with outcome 0 */
-	renew_changed_fn *changed;	/* observer of standings, may be NULL */
-	void *changed_arg;		/* its argument */
-};
-
-/* Work handed to a worker thread: inputs copied, outputs filled there. */
-struct job {
-	struct renew *r;		/* owner: frees jobs still out at exit */
-	struct job *next, *prev;	/* in renew.jobs */
-	struct cert *c;			/* back to the loop thread */
-	char *path;			/* copy of c->path */
-	X509_STORE *trust;		/* shared, thread-safe for verification */
-	double now;			/* time of submission */
-	/* parse outputs */
-	struct bundle *b;		/* parsed bundle */
-	OCSP_CERTID *id;		/* CertID for it */
-	unsigned char *req;		/* its request */
-	size_t req_len;			/* its length */
-	unsigned char *disk;		/* existing staple on disk */
-	size_t disk_len;		/* its length */
-	/* verify inputs (also the staple on disk, at parse time) */
-	const unsigned char *body;	/* response to verify */
-	size_t body_len;		/* its length */
-	double fresh_until;		/* HTTP freshness of the response (fetch_done_fn), 0 = none */
-	OCSP_CERTID *vid;		/* borrowed CertID */
-	X509 *vissuer;			/* borrowed issuer */
-	struct ocsp_result res;		/* outcome */
-	int verified;			/* ocsp_verify returned 0 */
-	int no_url;			/* parse failed: no OCSP responder URL */
-	char *subject;			/* leaf subject */
-	char *serial;			/* leaf serial */
-	struct deliver_ident ident;	/* stat of the file before it was read */
-	int have_ident;			/* ident is set */
-	char *err;			/* what went wrong */
-	char *verr;			/* why the staple on disk did not verify */
-};
-
-static double now_s(void)
+double renew_now(void)
 {
 	struct timespec ts;
 
@@ -157,21 +35,36 @@ static double rnd(void)
 	return (double)random() / ((double)RAND_MAX + 1.0);
 }
 
+/* The table's copy of s, one more user counted (release with unintern). */
 static const char *intern(struct renew *r, const char *s)
 {
 	struct istr *i;
 
 	HASH_FIND_STR(r->strs, s, i);
-	if (i != NULL)
-		return i->s;
-	if ((i = calloc(1, sizeof(*i))) == NULL || (i->s = strdup(s)) == NULL)
-		abort();
-	HASH_ADD_KEYPTR(hh, r->strs, i->s, strlen(i->s), i);
+	if (i == NULL) {
+		if ((i = calloc(1, sizeof(*i))) == NULL || (i->s = strdup(s)) == NULL)
+			abort();
+		HASH_ADD_KEYPTR(hh, r->strs, i->s, strlen(i->s), i);
+	}
+	i->refs++;
 	return i->s;
 }
 
-/* The table's copy of issuer x (x itself is not kept). */
-static X509 *issuer_ref(struct renew *r, X509 *x)
+/* One user fewer of interned s; the last one frees it (certificates come and go for months). */
+static void unintern(struct renew *r, const char *s)
+{
+	struct istr *i;
+
+	HASH_FIND_STR(r->strs, s, i);
+	if (i != NULL && --i->refs == 0) {
+		HASH_DEL(r->strs, i);
+		free(i->s);
+		free(i);
+	}
+}
+
+/* The table's entry for issuer x (x itself is not kept), one more user counted. */
+static struct issuer *issuer_ref(struct renew *r, X509 *x)
 {
 	struct issuer *i;
 	unsigned char fp[32];
@@ -180,15 +73,37 @@ static X509 *issuer_ref(struct renew *r, X509 *x)
 	if (!X509_digest(x, EVP_sha256(), fp, &n))
 		abort();
 	HASH_FIND(hh, r->issuers, fp, sizeof(fp), i);
-	if (i != NULL)
-		return i->x;
-	if ((i = calloc(1, sizeof(*i))) == NULL)
-		abort();
-	memcpy(i->fp, fp, sizeof(fp));
-	X509_up_ref(x);
-	i->x = x;
-	HASH_ADD(hh, r->issuers, fp, sizeof(i->fp), i);
-	return x;
+	if (i == NULL) {
+		if ((i = calloc(1, sizeof(*i))) == NULL)
+			abort();
+		memcpy(i->fp, fp, sizeof(fp));
+		X509_up_ref(x);
+		i->x = x;
+		HASH_ADD(hh, r->issuers, fp, sizeof(i->fp), i);
+	}
+	i->refs++;
+	return i;
+}
+
+/* One user fewer of issuer i (may be NULL); the last one frees it. */
+static void issuer_unref(struct renew *r, struct issuer *i)
+{
+	if (i != NULL && --i->refs == 0) {
+		HASH_DEL(r->issuers, i);
+		X509_free(i->x);
+		free(i);
+	}
+}
+
+/* c lets go of its responder URLs and issuer (never while a job borrows them). */
+static void cert_unref(struct cert *c)
+{
+	for (int i = 0; i < c->n_urls; i++)
+		unintern(c->r, c->urls[i]);
+	c->n_urls = 0;
+	issuer_unref(c->r, c->iss);
+	c->iss = NULL;
+	c->issuer = NULL;
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -220,10 +135,46 @@ static void set_outcome(struct cert *c, int outcome)
 	changed(c->r);
 }
 
+/* c's CertID joins the index (a lost entry only hides c from lookups). */
+static void index_add(struct cert *c)
+{
+	unsigned char key[STAPLES_KEY_MAX];
+	size_t klen = c->id != NULL ? staples_key(c->id, key) : 0;
+
+	if (klen > 0 && staples_add(c->r->staples, key, klen, c) == -1)
+		log_warn("%s: out of memory; its staple cannot be looked up by CertID", c->path);
+}
+
+/* c's CertID leaves the index (before c->id is freed or replaced). */
+static void index_drop(struct cert *c)
+{
+	unsigned char key[STAPLES_KEY_MAX];
+	size_t klen = c->id != NULL ? staples_key(c->id, key) : 0;
+
+	if (klen > 0)
+		staples_remove(c->r->staples, key, klen, c);
+}
+
+/* A staples_get_fn: what c holds, as recorded. */
+static int cert_staple(const void *holder, struct staple *out)
+{
+	const struct cert *c = holder;
+
+	if (!c->has_staple)
+		return 0;
+	out->der = c->staple;
+	out->len = c->staple_len;
+	out->this_update = c->this_update;
+	out->next_update = c->next_update;
+	return 1;
+}
+
 static void cert_free(struct cert *c)
 {
 	if (c == NULL)
 		return;
+	index_drop(c);
+	cert_unref(c);
 	ev_timer_stop(c->r->loop, &c->timer);
 	if (c->state != CERT_IDLE)
 		c->r->busy--;
@@ -241,16 +192,18 @@ static void cert_free(struct cert *c)
 
 static void start_parse(struct cert *c);
 static void parse_done(void *arg);
+static void revoked(struct cert *c, const struct ocsp_result *res, const char *who);
 static void parse_run(void *arg);
 static void parse_pump(struct renew *r);
 static void start_fetch(struct cert *c);
+static void ask_from(struct cert *c, int i, const char *why);
 static void on_timer(struct ev_loop *loop, ev_timer *t, int revents);
 
 /*
  * Called when async work for c lands. Returns 1 if the result is to be used;
  * 0 if c was removed (and is now freed) or changed (and is being re-parsed).
  */
-static int still_wanted(struct cert *c)
+static int wanted_else_freed_or_reparsed(struct cert *c)
 {
 	if (c->magic != CERT_MAGIC)
 		abort();
@@ -275,7 +228,7 @@ static int still_wanted(struct cert *c)
 
 static void schedule(struct cert *c, double at)
 {
-	double delay = at - now_s();
+	double delay = at - renew_now();
 	char when[32];
 
 	if (delay < 0)
@@ -322,6 +275,34 @@ static int staple_valid(const struct cert *c, double now)
 	return c->staple_len > 0 && (c->next_update == 0 || c->next_update > now);
 }
 
+/*
+ * Records where c stands: the one place that sets c->standing and
+ * c->has_staple, called at each transition of the cycle. Every reader
+ * (report.c: SIGUSR1, /status, /metrics, systemd STATUS=, ocspd status, the
+ * end of a --one-off pass) reads what is recorded here and derives nothing.
+ */
+static void record(struct cert *c, enum renew_state st)
+{
+	struct renew *r = c->r;
+	int has = staple_valid(c, renew_now());
+
+	if (!c->removed) {	/* a removed certificate is no longer counted */
+		r->n_standing[c->standing]--;
+		r->n_standing[st]++;
+		r->n_has_staple += has - c->has_staple;
+	}
+	c->standing = st;
+	c->has_staple = has;
+	changed(r);
+}
+
+/* c leaves the table: its standing no longer counts. */
+static void uncount(struct cert *c)
+{
+	c->r->n_standing[c->standing]--;
+	c->r->n_has_staple -= c->has_staple;
+}
+
 static void on_withdrawn(void *arg, const char *certpath, const char *err)
 {
 	(void)arg;
@@ -343,7 +324,8 @@ static void withdraw(struct cert *c)
 	if (!c->withdrawn && c->r->deliver != NULL)
 		deliver_withdrawn(c->r->deliver, c->path, c->have_ident ? &c->ident : NULL);
 	c->withdrawn = 1;
-	changed(c->r);
+	/* An expired staple: stapled no more; what comes next (retry, revoked) records itself. */
+	record(c, c->standing == RENEW_STAPLED ? RENEW_PENDING : c->standing);
 }
 
 /*
@@ -353,7 +335,7 @@ static void withdraw(struct cert *c)
 static void attempt_failed(struct cert *c, const char *reason)
 {
 	struct renew *r = c->r;
-	double now = now_s(), at;
+	double now = renew_now(), at;
 	int same = c->last_err != NULL && strcmp(c->last_err, reason) == 0;
 	int kept = staple_valid(c, now);	/* the current staple stays in service */
 
@@ -369,6 +351,7 @@ static void attempt_failed(struct cert *c, const char *reason)
 		c->err_repeats = 1;
 	}
 	set_outcome(c, kept ? 1 : -1);
+	record(c, c->revoked ? RENEW_REVOKED : RENEW_FAILING);
 	if (r->c->one_off) {
 		if (kept)
 			log_warn("%s: renewal failed (%s); keeping the current staple", c->path, reason);
@@ -472,7 +455,7 @@ static char *serial_text(const ASN1_INTEGER *serial)
 static void parse_run(void *arg)
 {
 	struct job *j = arg;
-	char *serr = NULL;
+	char *serr = NULL, *oerr = NULL;
 	struct stat st;
 	int rc;
 
@@ -492,10 +475,18 @@ static void parse_run(void *arg)
 	j->serial = serial_text(X509_get0_serialNumber(j->b->leaf));
 	if (bundle_verify_chain(j->b, j->trust, j->path, &j->err) == -1)
 		return;
-	if (ocsp_request(j->b->leaf, j->b->issuer, &j->id, &j->req, &j->req_len, &j->err) == -1)
+	if (ocsp_request(j->b->leaf, j->b->issuer, &j->id, &j->req, &j->req_len, &oerr) == -1) {
+		/* Parse errors name the file (bundle's do): so does this one. */
+		err_set(&j->err, "%s: cannot build the OCSP request (%s)", j->path, oerr != NULL ? oerr : "out of memory");
+		free(oerr);
 		return;
-	/* One that cannot be read (a symlink planted as the staple) is named, then replaced. */
-	if (store_read(j->path, FETCH_MAX_BODY, &j->disk, &j->disk_len, &serr) == -1) {
+	}
+	/*
+	 * The first source (source-disk.c), read and verified here, off the loop
+	 * thread. One that cannot be read (a symlink planted as the staple) is
+	 * named, then replaced.
+	 */
+	if (source_disk_read(j->path, &j->disk, &j->disk_len, &serr) == -1) {
 		log_warn("%s; a fetched staple will replace it", serr);
 		free(serr);
 	}
@@ -510,11 +501,10 @@ static void parse_done(void *arg)
 	struct job *j = arg;
 	struct cert *c = j->c;
 	struct renew *r = j->r;
-	double now = now_s();
-	char until[32], at[32];
+	double now = renew_now();
 
 	r->parsing--;
-	if (!still_wanted(c))
+	if (!wanted_else_freed_or_reparsed(c))
 		goto out;
 	free(c->subject);
 	free(c->serial);
@@ -530,12 +520,14 @@ static void parse_done(void *arg)
 		c->last_err = j->err;
 		j->err = NULL;
 		set_outcome(c, -1);
+		record(c, c->revoked ? RENEW_REVOKED : c->no_url ? RENEW_NO_URL : RENEW_FAILING);
 		/* Forget the old certificate: nothing is fetched for it again. */
+		index_drop(c);
 		OCSP_CERTID_free(c->id);
 		free(c->req);
 		c->id = NULL;
 		c->req = NULL;
-		c->n_urls = 0;
+		cert_unref(c);
 		/*
 		 * Wait for the file to change. A staple of the certificate that was
 		 * there stays until it expires (the server may still hold that
@@ -545,6 +537,7 @@ static void parse_done(void *arg)
 			schedule(c, c->next_update);
 		goto out;
 	}
+	index_drop(c);
 	OCSP_CERTID_free(c->id);
 	free(c->req);
 	c->id = j->id;
@@ -552,54 +545,38 @@ static void parse_done(void *arg)
 	c->req_len = j->req_len;
 	j->id = NULL;
 	j->req = NULL;
-	c->issuer = issuer_ref(r, j->b->issuer);
+	index_add(c);
+	{
+		/* The new certificate's URLs and issuer first: those it shares with the old one stay. */
+		struct issuer *iss = issuer_ref(r, j->b->issuer);
+		const char *urls[BUNDLE_MAX_URLS];
+		int n = j->b->n_urls;
+
+		for (int i = 0; i < n; i++)
+			urls[i] = intern(r, j->b->urls[i]);
+		cert_unref(c);
+		c->iss = iss;
+		c->issuer = iss->x;
+		c->n_urls = n;
+		memcpy(c->urls, urls, n * sizeof(urls[0]));
+	}
 	c->ident = j->ident;
 	c->have_ident = j->have_ident;
 	c->withdrawn = 0;	/* a new file: a withdrawal refused for the old one is due again */
 	c->revoked = 0;		/* a new parse may be a new certificate */
 	errors_cleared(c);
-	c->n_urls = j->b->n_urls;
-	for (int i = 0; i < c->n_urls; i++)
-		c->urls[i] = intern(r, j->b->urls[i]);
 	c->url_idx = 0;
 	free(c->staple);
 	c->staple = NULL;
 	c->staple_len = 0;
 	c->pushed = 0;
 	c->this_update = c->next_update = 0;
-	if (j->disk_len > 0 && j->verified && j->res.status == OCSP_ST_GOOD &&
-	    valid_until(r, &j->res) > now) {
-		c->staple = j->disk;
-		c->staple_len = j->disk_len;
-		j->disk = NULL;
-		c->this_update = j->res.this_update;
-		c->next_update = valid_until(r, &j->res);
-	} else if (j->disk_len > 0) {
-		/* Expired, revoked, or for another certificate: never leave it to be served. */
-		log_warn("%s: existing staple not usable (%s); emptying it", c->path,
-		    j->verr != NULL ? j->verr : j->res.status == OCSP_ST_REVOKED ? "revoked" :
-		    j->res.status == OCSP_ST_GOOD ? "no nextUpdate and older than default-validity" : "status not good");
-		withdraw(c);
-	}
-	if (c->staple_len > 0 && !r->c->no_recycle && c->next_update - now > r->c->minimum_validity) {
-		double when = renew_time(c, now, 0);
-
-		set_state(c, CERT_IDLE);
-		ocsp_fmt_time(c->next_update, until, sizeof(until));
-		ocsp_fmt_time(when, at, sizeof(at));
-		log_info("%s: staple recycled (good until %s, renew at %s)", c->path, until, at);
-		set_outcome(c, 1);
-		/* A HAProxy that loaded an empty .ocsp gets it now (hooks are not run). */
-		if (r->deliver != NULL)
-			deliver_recycled(r->deliver, c->path, c->staple, c->staple_len);
-		c->pushed = 1;
-		c->withdrawn = 0;
-		if (!r->c->one_off)
-			schedule(c, when);
-		goto out;
-	}
 	set_state(c, CERT_IDLE);
-	start_fetch(c);
+	record(c, RENEW_PENDING);	/* errors and revocation were cleared: a new start */
+	/* The sources in order: the staple just read from disk (if any), then the responders. */
+	c->found = j->disk_len > 0 ? j : NULL;
+	ask_from(c, 0, "no source answered");
+	c->found = NULL;
 out:
 	job_free(j);
 	parse_pump(r);
@@ -618,7 +595,7 @@ static void submit_parse(struct cert *c)
 	}
 	j->trust = c->r->trust;
 	X509_STORE_up_ref(j->trust);
-	j->now = now_s();
+	j->now = renew_now();
 	c->r->parsing++;
 	work_submit(c->r->work, parse_run, parse_done, j);
 }
@@ -656,34 +633,40 @@ static void parse_pump(struct renew *r)
 		if (r->parse_head == NULL)
 			r->parse_tail = NULL;
 		c->reparse = 0;		/* not parsed yet: nothing stale to redo */
-		if (still_wanted(c))
+		if (wanted_else_freed_or_reparsed(c))
 			submit_parse(c);
 	}
 }
 
-/* ---------------------------------------------------------------- fetch, verify, store */
+/* ---------------------------------------------------------------- answers */
+
+/* c now holds the verified good staple of j (j->disk, j->res). */
+static void hold(struct cert *c, struct job *j)
+{
+	free(c->staple);
+	c->staple = j->disk;
+	c->staple_len = j->disk_len;
+	j->disk = NULL;
+	c->this_update = j->res.this_update;
+	c->next_update = valid_until(c->r, &j->res);
+}
 
 static void on_stored(void *arg, const char *certpath, const char *err)
 {
 	struct job *j = arg;
 	struct cert *c = j->c;
 	struct renew *r = c->r;
-	double now = now_s(), when;
+	double now = renew_now(), when;
 	char next[32], at[32];
 
 	(void)certpath;
-	if (!still_wanted(c))
+	if (!wanted_else_freed_or_reparsed(c))
 		goto out;
 	if (err != NULL) {
 		attempt_failed(c, err);
 		goto out;
 	}
-	free(c->staple);
-	c->staple = j->disk;	/* the bytes now on disk */
-	c->staple_len = j->disk_len;
-	j->disk = NULL;
-	c->this_update = j->res.this_update;
-	c->next_update = valid_until(r, &j->res);
+	hold(c, j);	/* the bytes now on disk */
 	if (j->res.next_update == 0)
 		log_info("%s: response has no nextUpdate; treating it as valid for %.0fs", c->path,
 		    r->c->default_validity);
@@ -695,6 +678,7 @@ static void on_stored(void *arg, const char *certpath, const char *err)
 	ocsp_fmt_time(when, at, sizeof(at));
 	log_info("%s: staple stored (good, next update %s, renew at %s)", c->path, next, at);
 	set_outcome(c, 1);	/* the staple is on disk (the pass may end here) */
+	record(c, RENEW_STAPLED);
 	if (!r->c->one_off)
 		schedule(c, when);
 	if (r->deliver != NULL)
@@ -715,7 +699,7 @@ out:
 static void same_staple(struct cert *c, double fresh_until)
 {
 	struct renew *r = c->r;
-	double when = renew_time(c, now_s(), fresh_until);
+	double when = renew_time(c, renew_now(), fresh_until);
 	char at[32];
 
 	errors_cleared(c);
@@ -723,6 +707,7 @@ static void same_staple(struct cert *c, double fresh_until)
 	ocsp_fmt_time(when, at, sizeof(at));
 	log_debug("%s: responder sent the staple already held; not rewritten (renew at %s)", c->path, at);
 	set_outcome(c, 1);
+	record(c, RENEW_STAPLED);
 	if (!r->c->one_off)
 		schedule(c, when);
 	/* Read from disk but never handed over (--no-recycle): HAProxy gets it, hooks do not run. */
@@ -731,9 +716,190 @@ static void same_staple(struct cert *c, double fresh_until)
 	c->pushed = 1;
 }
 
-/* Tries the next responder URL, or gives up on this attempt. */
-static void next_url(struct cert *c, const char *reason)
+/*
+ * A verified answer says c is revoked (who: the responder URL, or the staple
+ * found on disk): whichever said it, the same error line (once per change),
+ * the same --alert-hook run, the staple withdrawn, and a retry at the longest
+ * interval (an authentic revocation is final; only a changed file starts over).
+ */
+static void revoked(struct cert *c, const struct ocsp_result *res, const char *who)
 {
+	struct renew *r = c->r;
+	char when[32];
+
+	ocsp_fmt_time(res->revoked_at, when, sizeof(when));
+	if (!c->revoked) {
+		log_err("%s: certificate revoked (at %s, reason %s, says %s); staple withdrawn",
+		    c->path, when, res->reason >= 0 ? OCSP_crl_reason_str(res->reason) : "unspecified", who);
+		if (r->deliver != NULL)
+			deliver_alert(r->deliver, "revoked", c->path, when);
+	}
+	c->revoked = 1;
+	withdraw(c);
+	attempt_failed(c, "certificate revoked");
+}
+
+/* ---------------------------------------------------------------- sources */
+
+/*
+ * The sources a due certificate asks, in this order (see source.h).
+ *   ask      1 when an answer is on its way to consider() (or already went
+ *            there), 0 when the source has nothing for c now.
+ *   refused  an answer of this source was not usable (reason): the source
+ *            asks again (another URL) or calls source_done().
+ *   who      who answered, for the revocation line.
+ *   stored   its answers are the bytes already on disk: held as they are,
+ *            never written again.
+ */
+struct source_ops {
+	int (*ask)(struct cert *c);
+	void (*refused)(struct cert *c, const char *reason);
+	const char *(*who)(const struct cert *c);
+	int stored;
+};
+
+static int disk_ask(struct cert *c);
+static void disk_refused(struct cert *c, const char *reason);
+static const char *disk_who(const struct cert *c);
+static int http_ask(struct cert *c);
+static void http_refused(struct cert *c, const char *reason);
+static const char *http_who(const struct cert *c);
+
+static const struct source_ops sources[] = {
+	{ disk_ask, disk_refused, disk_who, 1 },	/* source-disk.c: read by the parse */
+	{ http_ask, http_refused, http_who, 0 },	/* source-http.c: the responders */
+};
+#define NSOURCES ((int)(sizeof(sources) / sizeof(sources[0])))
+
+/* Asks the sources from the i-th on; when none has anything, the attempt failed (why). */
+static void ask_from(struct cert *c, int i, const char *why)
+{
+	for (; i < NSOURCES; i++) {
+		c->src = i;
+		if (sources[i].ask(c))
+			return;
+	}
+	attempt_failed(c, why);
+}
+
+/* c's current source has nothing more to give (why, if it was the last). */
+static void source_done(struct cert *c, const char *why)
+{
+	ask_from(c, c->src + 1, why);
+}
+
+/*
+ * Every answer, whichever source gave it, after verification (j->verified,
+ * j->res, j->err or j->verr; the bytes in j->disk): a revocation is a
+ * revocation; an answer not usable goes back to its source; a good one
+ * better than what is held is held (from disk) or stored, then delivered.
+ * Returns 1 when j was handed on (to the store), 0 when the caller frees it.
+ */
+static int consider(struct cert *c, struct job *j)
+{
+	const struct source_ops *src = &sources[c->src];
+	struct renew *r = c->r;
+	const char *why = NULL;
+	int held = staple_valid(c, j->now);
+
+	if (j->verified && j->res.status == OCSP_ST_REVOKED) {
+		revoked(c, &j->res, src->who(c));
+		return 0;
+	}
+	if (!j->verified)
+		why = j->verr != NULL ? j->verr : j->err != NULL ? j->err : "response not verified";
+	else if (j->res.status != OCSP_ST_GOOD)
+		why = "responder says the certificate status is unknown";
+	else if (valid_until(r, &j->res) <= j->now)
+		why = "response has no nextUpdate and its thisUpdate is older than default-validity";
+	else if (held && valid_until(r, &j->res) < c->next_update)
+		why = "response expires earlier than the staple we have";	/* never replace by such */
+	if (why != NULL) {
+		src->refused(c, why);
+		return 0;
+	}
+	if (held && j->disk_len == c->staple_len && memcmp(j->disk, c->staple, c->staple_len) == 0) {
+		same_staple(c, j->fresh_until);
+		return 0;
+	}
+	if (src->stored) {
+		hold(c, j);
+		/* Recycled unless --no-recycle or it is too close to its end: then the next source. */
+		if (!r->c->no_recycle && c->next_update - renew_now() > r->c->minimum_validity) {
+			double when = renew_time(c, renew_now(), 0);
+			char until[32], at[32];
+
+			set_state(c, CERT_IDLE);
+			ocsp_fmt_time(c->next_update, until, sizeof(until));
+			ocsp_fmt_time(when, at, sizeof(at));
+			log_info("%s: staple recycled (good until %s, renew at %s)", c->path, until, at);
+			set_outcome(c, 1);
+			record(c, RENEW_STAPLED);
+			/* A HAProxy that loaded an empty .ocsp gets it now (hooks are not run). */
+			if (r->deliver != NULL)
+				deliver_recycled(r->deliver, c->path, c->staple, c->staple_len);
+			c->pushed = 1;
+			c->withdrawn = 0;
+			if (!r->c->one_off)
+				schedule(c, when);
+			return 0;
+		}
+		record(c, c->standing);		/* holds a staple now */
+		source_done(c, "no responder answered");
+		return 0;
+	}
+	set_state(c, CERT_STORING);
+	store_put(r->store, c->path, j->disk, j->disk_len, on_stored, j);
+	return 1;
+}
+
+/* ---------------------------------------------------------------- source: disk */
+
+/* The staple read and verified by the parse job (c->found), only right after the parse. */
+static int disk_ask(struct cert *c)
+{
+	struct job *j = c->found;
+
+	if (j == NULL)
+		return 0;
+	c->found = NULL;	/* asked once: parse_done frees the job */
+	consider(c, j);
+	return 1;
+}
+
+/* Expired, or for another certificate: never leave it to be served. */
+static void disk_refused(struct cert *c, const char *reason)
+{
+	log_warn("%s: existing staple not usable (%s); emptying it", c->path, reason);
+	withdraw(c);
+	source_done(c, reason);
+}
+
+static const char *disk_who(const struct cert *c)
+{
+	(void)c;
+	return "the staple on disk";
+}
+
+/* ---------------------------------------------------------------- source: http */
+
+static int http_ask(struct cert *c)
+{
+	c->url_idx = 0;
+	start_fetch(c);
+	return 1;
+}
+
+static const char *http_who(const struct cert *c)
+{
+	return c->urls[c->url_idx];
+}
+
+/* Tries the next responder URL, or this source is done. */
+static void http_refused(struct cert *c, const char *reason)
+{
+	char all[1024];
+
 	if (c->failures == 0 || log_enabled(LOG_LVL_DEBUG))
 		log_msg(c->failures == 0 ? LOG_LVL_WARN : LOG_LVL_DEBUG, "%s: %s: %s",
 		    c->path, c->urls[c->url_idx], reason);
@@ -742,10 +908,8 @@ static void next_url(struct cert *c, const char *reason)
 		start_fetch(c);
 		return;
 	}
-	char all[1024];
-
 	snprintf(all, sizeof(all), "%s%s", reason, c->n_urls > 1 ? " and every other responder failed" : "");
-	attempt_failed(c, all);
+	source_done(c, all);
 }
 
 static void verify_run(void *arg)
@@ -756,136 +920,87 @@ static void verify_run(void *arg)
 	    j->now, &j->res, &j->err) == 0;
 }
 
+/* A responder's answer, verified on a worker: counted, then considered. */
 static void verify_done(void *arg)
 {
 	struct job *j = arg;
 	struct cert *c = j->c;
-	struct renew *r = c->r;
-	char when[32];
 
 	j->disk = (unsigned char *)j->body;	/* job owns the body copy from here on */
 	j->disk_len = j->body_len;
 	j->body = NULL;
-	if (!still_wanted(c))
+	if (!wanted_else_freed_or_reparsed(c))
 		goto out;
-	if (!j->verified) {
-		metrics_fetch(c->urls[c->url_idx], METRICS_FETCH_INVALID);
-		next_url(c, j->err);
-		goto out;
-	}
-	metrics_fetch(c->urls[c->url_idx], j->res.status == OCSP_ST_GOOD ? METRICS_FETCH_GOOD :
+	/* "Ask again later" is the responder's answer, not a response that failed verification. */
+	metrics_fetch(c->urls[c->url_idx], !j->verified ?
+	    (j->res.status == OCSP_ST_RETRY ? METRICS_FETCH_TRY_LATER : METRICS_FETCH_INVALID) :
+	    j->res.status == OCSP_ST_GOOD ? METRICS_FETCH_GOOD :
 	    j->res.status == OCSP_ST_REVOKED ? METRICS_FETCH_REVOKED : METRICS_FETCH_UNKNOWN);
-	switch (j->res.status) {
-	case OCSP_ST_GOOD:
-		break;
-	case OCSP_ST_REVOKED:
-		ocsp_fmt_time(j->res.revoked_at, when, sizeof(when));
-		if (!c->revoked)
-			log_err("%s: certificate revoked (at %s, reason %s, says %s); staple withdrawn",
-			    c->path, when, j->res.reason >= 0 ? OCSP_crl_reason_str(j->res.reason) : "unspecified", c->urls[c->url_idx]);
-		if (!c->revoked && r->deliver != NULL)
-			deliver_alert(r->deliver, "revoked", c->path, when);
-		c->revoked = 1;
-		withdraw(c);
-		attempt_failed(c, "certificate revoked");
-		goto out;
-	default:
-		next_url(c, "responder says the certificate status is unknown");
-		goto out;
-	}
-	if (valid_until(r, &j->res) <= j->now) {
-		next_url(c, "response has no nextUpdate and its thisUpdate is older than default-validity");
-		goto out;
-	}
-	/* Never replace a staple with one that expires earlier. */
-	if (staple_valid(c, j->now) && valid_until(r, &j->res) < c->next_update) {
-		next_url(c, "response expires earlier than the staple we have");
-		goto out;
-	}
-	if (staple_valid(c, j->now) && j->disk_len == c->staple_len &&
-	    memcmp(j->disk, c->staple, c->staple_len) == 0) {
-		same_staple(c, j->fresh_until);
-		goto out;
-	}
-	set_state(c, CERT_STORING);
-	store_put(r->store, c->path, j->disk, j->disk_len, on_stored, j);
-	return;
+	if (consider(c, j))
+		return;
 out:
 	job_free(j);
 }
 
-static void on_fetched(struct cert *c, const unsigned char *body, size_t len, double fresh_until,
-    const char *err)
+/* A source_answer_fn: what c's current URL answered; verified on a worker. */
+static void on_fetched(void *arg, const struct source_answer *a)
 {
+	struct cert *c = arg;
 	struct job *j;
 	unsigned char *copy;
 
-	if (!still_wanted(c))
+	if (!wanted_else_freed_or_reparsed(c))
 		return;
-	if (err != NULL) {
+	if (a->err != NULL) {
 		metrics_fetch(c->urls[c->url_idx], METRICS_FETCH_ERROR);
-		next_url(c, err);
+		http_refused(c, a->err);
 		return;
 	}
-	if ((j = job_new(c)) == NULL || (copy = malloc(len ? len : 1)) == NULL) {
+	if ((j = job_new(c)) == NULL || (copy = malloc(a->len ? a->len : 1)) == NULL) {
 		job_free(j);
-		next_url(c, "out of memory");
+		http_refused(c, "out of memory");
 		return;
 	}
-	if (len > 0)
-		memcpy(copy, body, len);
-	j->now = now_s();
-	if (fresh_until > 0 && log_enabled(LOG_LVL_DEBUG)) {
+	if (a->len > 0)
+		memcpy(copy, a->der, a->len);
+	j->now = renew_now();
+	if (a->fresh_until > 0 && log_enabled(LOG_LVL_DEBUG)) {
 		char until[32];
 
-		ocsp_fmt_time(fresh_until, until, sizeof(until));
+		ocsp_fmt_time(a->fresh_until, until, sizeof(until));
 		log_debug("%s: %s: HTTP cache headers say fresh until %s", c->path, c->urls[c->url_idx], until);
 	}
 	if (c->nonce_req != NULL) {
 		if ((j->req = malloc(c->nonce_req_len)) == NULL) {
 			free(copy);
 			job_free(j);
-			next_url(c, "out of memory");
+			http_refused(c, "out of memory");
 			return;
 		}
 		memcpy(j->req, c->nonce_req, c->nonce_req_len);
 		j->req_len = c->nonce_req_len;
 	}
 	j->body = copy;
-	j->body_len = len;
-	j->fresh_until = fresh_until;
+	j->body_len = a->len;
+	j->fresh_until = a->fresh_until;
 	j->vid = c->id;
 	j->vissuer = c->issuer;
 	set_state(c, CERT_VERIFYING);
 	work_submit(c->r->work, verify_run, verify_done, j);
 }
 
-static void on_flight_done(void *arg, const unsigned char *body, size_t len, double fresh_until,
-    const char *err)
-{
-	struct flight *fl = arg;
-
-	HASH_DEL(fl->r->flights, fl);
-	for (int i = 0; i < fl->n; i++)
-		on_fetched(fl->waiters[i], body, len, fresh_until, err);
-	free(fl->waiters);
-	free(fl->key);
-	free(fl);
-}
-
 /*
- * Asks c's current URL, joining a request already in flight for the same
- * CertID (the same certificate in several files is fetched once).
+ * Asks c's current URL (a request already in flight for the same CertID is
+ * joined: the same certificate in several files is fetched once).
  */
 static void start_fetch(struct cert *c)
 {
 	struct renew *r = c->r;
 	const char *url = c->urls[c->url_idx];
 	const unsigned char *req = c->req;
-	size_t req_len = c->req_len, ulen = strlen(url) + 1, klen;
-	struct flight *fl = NULL;
-	struct cert **w;
-	char *key, *err = NULL;
+	size_t req_len = c->req_len;
+	char *err = NULL;
+	int rc;
 
 	ev_timer_stop(r->loop, &c->timer);
 	set_state(c, CERT_FETCHING);
@@ -894,53 +1009,25 @@ static void start_fetch(struct cert *c)
 		free(c->nonce_req);
 		c->nonce_req = NULL;
 		if (ocsp_request_nonce(c->id, &c->nonce_req, &c->nonce_req_len, &err) == -1) {
-			next_url(c, err);
+			http_refused(c, err != NULL ? err : "out of memory");
 			free(err);
 			return;
 		}
 		req = c->nonce_req;
 		req_len = c->nonce_req_len;
 	}
-	klen = ulen + req_len;
-	if ((key = malloc(klen)) == NULL)
-		goto fail;
-	memcpy(key, url, ulen);
-	memcpy(key + ulen, req, req_len);
-	HASH_FIND(hh, r->flights, key, klen, fl);
-	if (fl == NULL) {
-		if ((fl = calloc(1, sizeof(*fl))) == NULL)
-			goto fail;
-		fl->key = key;
-		fl->klen = klen;
-		fl->r = r;
-		key = NULL;
-		log_debug("%s: asking %s", c->path, url);
-		if (fetch_start(r->fetch, url, req, req_len, on_flight_done, fl, &err) == -1) {
-			free(fl->key);
-			free(fl);
-			next_url(c, err);
-			free(err);
-			return;
-		}
-		HASH_ADD_KEYPTR(hh, r->flights, fl->key, fl->klen, fl);
-	} else {
-		log_debug("%s: joining a request to %s already in flight", c->path, url);
+	if ((rc = source_http_ask(r->http, url, req, req_len, on_fetched, c, &err)) == -1) {
+		http_refused(c, err != NULL ? err : "out of memory");
+		free(err);
+		return;
 	}
-	free(key);
-	if ((w = realloc(fl->waiters, (fl->n + 1) * sizeof(*w))) == NULL)
-		abort();
-	fl->waiters = w;
-	fl->waiters[fl->n++] = c;
-	return;
-fail:
-	free(key);
-	next_url(c, "out of memory");
+	log_debug(rc == 0 ? "%s: asking %s" : "%s: joining a request to %s already in flight", c->path, url);
 }
 
 static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct cert *c = t->data;
-	double now = now_s();
+	double now = renew_now();
 
 	(void)loop;
 	(void)revents;
@@ -956,8 +1043,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 		start_parse(c);
 		return;
 	}
-	c->url_idx = 0;
-	start_fetch(c);
+	ask_from(c, 0, "no source answered");
 }
 
 /* ---------------------------------------------------------------- interface */
@@ -973,6 +1059,8 @@ void renew_file_event(void *arg, const char *path, enum watch_event ev)
 			return;
 		log_info("%s: certificate gone; forgotten", path);
 		HASH_DEL(r->certs, c);
+		uncount(c);
+		index_drop(c);	/* gone: no longer an answer for its CertID */
 		set_outcome(c, -1);	/* no longer part of the pass */
 		if (c->state == CERT_IDLE)
 			cert_free(c);
@@ -992,6 +1080,8 @@ void renew_file_event(void *arg, const char *path, enum watch_event ev)
 		c->magic = CERT_MAGIC;
 		c->r = r;
 		r->undecided++;		/* outcome 0 */
+		c->standing = RENEW_PENDING;
+		r->n_standing[RENEW_PENDING]++;
 		ev_timer_init(&c->timer, on_timer, 0., 0.);
 		c->timer.data = c;
 		HASH_ADD_KEYPTR(hh, r->certs, c->path, strlen(c->path), c);
@@ -1004,6 +1094,7 @@ void renew_file_event(void *arg, const char *path, enum watch_event ev)
 		return;
 	}
 	set_outcome(c, 0);
+	record(c, RENEW_PENDING);
 	start_parse(c);
 }
 
@@ -1022,8 +1113,13 @@ struct renew *renew_new(struct ev_loop *loop, const struct conf *c, X509_STORE *
 {
 	struct renew *r = calloc(1, sizeof(*r));
 
-	if (r == NULL)
+	if (r == NULL || (r->staples = staples_new(cert_staple)) == NULL ||
+	    (r->http = source_http_new(f)) == NULL) {
+		if (r != NULL)
+			staples_free(r->staples);
+		free(r);
 		return NULL;
+	}
 	r->loop = loop;
 	r->c = c;
 	r->trust = trust;
@@ -1050,7 +1146,6 @@ void renew_free(struct renew *r)
 	struct cert *c, *ctmp;
 	struct istr *i, *itmp;
 	struct issuer *is, *istmp;
-	struct flight *fl, *fltmp;
 
 	if (r == NULL)
 		return;
@@ -1063,12 +1158,6 @@ void renew_free(struct renew *r)
 		free((void *)r->jobs->body);	/* a verify job's response, not yet verified */
 		r->jobs->body = NULL;
 		job_free(r->jobs);
-	}
-	HASH_ITER(hh, r->flights, fl, fltmp) {
-		HASH_DEL(r->flights, fl);
-		free(fl->waiters);
-		free(fl->key);
-		free(fl);
 	}
 	while ((c = r->removed) != NULL) {
 		r->removed = c->next_removed;
@@ -1084,85 +1173,9 @@ void renew_free(struct renew *r)
 		X509_free(is->x);
 		free(is);
 	}
+	source_http_free(r->http);
+	staples_free(r->staples);
 	free(r);
-}
-
-int renew_busy(const struct renew *r)
-{
-	return r->busy;
-}
-
-void renew_count(const struct renew *r, int *known, int *stapled)
-{
-	const struct cert *c, *tmp;
-	double now = now_s();
-
-	*known = *stapled = 0;
-	HASH_ITER(hh, r->certs, c, tmp) {
-		(*known)++;
-		if (c->outcome == 1 && staple_valid(c, now))
-			(*stapled)++;
-	}
-}
-
-/* Where a certificate stands, for renew_report. */
-enum standing { STAND_BUSY, STAND_STAPLED, STAND_REVOKED, STAND_NONE, STAND_COUNT };
-
-static enum standing standing_of(const struct cert *c, double now)
-{
-	if (c->state != CERT_IDLE)
-		return STAND_BUSY;
-	if (staple_valid(c, now))
-		return STAND_STAPLED;
-	return c->revoked ? STAND_REVOKED : STAND_NONE;
-}
-
-void renew_report(const struct renew *r)
-{
-	const struct cert *c, *tmp;
-	double now = now_s();
-	int n[STAND_COUNT] = { 0 }, known = 0;
-	char t1[32], t2[32];
-
-	HASH_ITER(hh, r->certs, c, tmp) {
-		known++;
-		n[standing_of(c, now)]++;
-	}
-	log_info("status: %d certificate%s: %d with a valid staple, %d revoked, %d without a staple, %d in progress",
-	    known, known == 1 ? "" : "s", n[STAND_STAPLED], n[STAND_REVOKED], n[STAND_NONE], n[STAND_BUSY]);
-	HASH_ITER(hh, r->certs, c, tmp) {
-		double at = ev_is_active(&c->timer) ? now + ev_timer_remaining(r->loop, (ev_timer *)&c->timer) : 0;
-		const char *why;
-		size_t len;
-
-		ocsp_fmt_time(at, t2, sizeof(t2));
-		switch (standing_of(c, now)) {
-		case STAND_BUSY:
-			log_info("status: %s: in progress", c->path);
-			break;
-		case STAND_STAPLED:
-			ocsp_fmt_time(c->next_update, t1, sizeof(t1));
-			log_debug("status: %s: good until %s, renew at %s", c->path, t1, t2);
-			break;
-		case STAND_REVOKED:
-			log_info("status: %s: revoked, checked again at %s", c->path, t2);
-			break;
-		default:
-			why = c->last_err != NULL ? c->last_err : "not fetched yet";
-			len = strlen(c->path);
-			/* Parse errors already start with the path. */
-			if (strncmp(why, c->path, len) == 0 && why[len] == ':' && why[len + 1] == ' ')
-				why += len + 2;
-			log_info("status: %s: no staple (%s)%s%s", c->path, why,
-			    at != 0 ? ", next attempt at " : ", waiting for the file to change", at != 0 ? t2 : "");
-			break;
-		}
-	}
-}
-
-int renew_undecided(const struct renew *r)
-{
-	return r->undecided;
 }
 
 void renew_set_observer(struct renew *r, renew_changed_fn *fn, void *arg)
@@ -1171,47 +1184,10 @@ void renew_set_observer(struct renew *r, renew_changed_fn *fn, void *arg)
 	r->changed_arg = arg;
 }
 
-const char *renew_state_name(enum renew_state st)
+int renew_staple_by_certid(const struct renew *r, const OCSP_CERTID *id, struct staple *out)
 {
-	static const char *const name[RENEW_NSTATES] = {
-		"pending", "stapled", "failing", "revoked", "no_ocsp_url",
-	};
+	unsigned char key[STAPLES_KEY_MAX];
+	size_t klen = staples_key(id, key);
 
-	return st < RENEW_NSTATES ? name[st] : "?";
-}
-
-static enum renew_state state_of(const struct cert *c, double now)
-{
-	if (c->revoked)
-		return RENEW_REVOKED;
-	if (c->no_url)
-		return RENEW_NO_URL;
-	if (c->outcome == 0)
-		return RENEW_PENDING;
-	if (c->last_err != NULL)
-		return RENEW_FAILING;
-	return staple_valid(c, now) ? RENEW_STAPLED : RENEW_PENDING;
-}
-
-void renew_foreach_status(const struct renew *r, renew_status_fn *fn, void *arg)
-{
-	const struct cert *c, *tmp;
-	struct renew_status st;
-	double now = now_s();
-
-	HASH_ITER(hh, r->certs, c, tmp) {
-		st.path = c->path;
-		st.subject = c->subject;
-		st.serial = c->serial;
-		st.responder = c->n_urls > 0 ? c->urls[0] : NULL;
-		st.state = state_of(c, now);
-		st.has_staple = staple_valid(c, now);
-		st.this_update = st.has_staple ? c->this_update : 0;
-		st.next_update = st.has_staple ? c->next_update : 0;
-		st.renew_at = ev_is_active(&c->timer) ?
-		    now + ev_timer_remaining(r->loop, (ev_timer *)&c->timer) : 0;
-		st.last_error = c->last_err;
-		st.error_count = c->failures > 0 ? c->failures : c->last_err != NULL;
-		fn(arg, &st);
-	}
+	return klen > 0 ? staples_lookup(r->staples, key, klen, out) : -1;
 }

@@ -6,9 +6,16 @@
  *
  * renew owns every struct cert and what it keeps per certificate: the path,
  * the CertID and request, the responder URLs, the current staple and its
- * times. Parsed chains are dropped once the CertID is built. Everything here
- * runs on the event loop thread; only the parse and verify jobs run on
- * workers, on copies.
+ * times, and where it stands (enum renew_state, recorded at each transition
+ * of the cycle; the readers below only read it). Parsed chains are dropped
+ * once the CertID is built. Everything here runs on the event loop thread;
+ * only the parse and verify jobs run on workers: parse on copies, verify
+ * borrowing the certificate's CertID and issuer (never freed while a job is
+ * out: a changed or removed certificate waits for its job to land).
+ *
+ * Files: renew.c is the cycle (the only writer of a certificate's state),
+ * report.c the readers (counts, SIGUSR1 report, the /status view),
+ * renew-t.h the types they share.
  */
 #ifndef OCSPD_RENEW_H
 #define OCSPD_RENEW_H
@@ -16,6 +23,7 @@
 #include <ev.h>
 #include <openssl/x509.h>
 #include "deliver.h"
+#include "staples.h"
 #include "watch.h"
 
 struct conf;
@@ -45,13 +53,14 @@ void renew_reconfigure(struct renew *r, const struct conf *c, X509_STORE *trust)
 int renew_busy(const struct renew *r);
 
 /*
- * Logs where every certificate stands (SIGUSR1): one summary line, then one
- * line per certificate without a valid staple (revoked, failing, in
- * progress); certificates with a staple only at debug level.
+ * Logs where every certificate stands (SIGUSR1): one summary line (the
+ * counts of renew_summary and how many have work in flight), then one line
+ * per certificate that is not stapled, starting with its state name; stapled
+ * ones only at debug level.
  */
 void renew_report(const struct renew *r);
 
-/* How many certificates are known, and how many have a valid staple now. */
+/* How many certificates are known, and how many hold a valid staple now. */
 void renew_count(const struct renew *r, int *known, int *stapled);
 
 /*
@@ -68,18 +77,51 @@ int renew_undecided(const struct renew *r);
 typedef void renew_changed_fn(void *arg);
 void renew_set_observer(struct renew *r, renew_changed_fn *fn, void *arg);
 
-/* Where a certificate stands, for /status, /metrics and the systemd STATUS. */
+/*
+ * Where a certificate stands: one recorded value per certificate, read by
+ * every report (SIGUSR1, /status, /metrics, systemd STATUS=, ocspd status,
+ * the end of --one-off). Work in flight does not change it: a certificate
+ * being renewed while it holds a good staple stays "stapled".
+ */
 enum renew_state {
-	RENEW_PENDING = 0,	/* found; first attempt not ended */
+	RENEW_PENDING = 0,	/* found or changed; the attempt since has not ended */
 	RENEW_STAPLED,		/* a valid staple, the last attempt succeeded */
 	RENEW_FAILING,		/* the last attempt failed (see has_staple) */
-	RENEW_REVOKED,		/* the responder says revoked; no staple */
+	RENEW_REVOKED,		/* a verified answer (responder or the file on disk) says revoked; no staple */
 	RENEW_NO_URL,		/* the certificate names no OCSP responder */
 	RENEW_NSTATES,
 };
 
-/* "pending", "stapled", "failing", "revoked", "no_ocsp_url". */
+/* What a state means to a monitoring check (ocspd status's exit status). */
+enum renew_severity {
+	RENEW_SEV_OK = 0,	/* stapled, pending, no_ocsp_url */
+	RENEW_SEV_WARNING,	/* failing while a valid staple is still served */
+	RENEW_SEV_CRITICAL,	/* revoked, or failing without a staple */
+};
+
+/* "pending", "stapled", "failing", "revoked", "no_ocsp_url" ("?" out of range). */
 const char *renew_state_name(enum renew_state st);
+
+/* The state called name (renew_state_name's inverse): 0, or -1 for an unknown name. */
+int renew_state_from_name(const char *name, enum renew_state *st);
+
+/* Order among certificates without a staple, most urgent first: revoked, failing, pending, no_ocsp_url. */
+int renew_state_rank(enum renew_state st);
+
+/* See enum renew_severity. */
+enum renew_severity renew_state_severity(enum renew_state st, int has_staple);
+
+/* Known certificates in each state. */
+void renew_counts(const struct renew *r, int n[RENEW_NSTATES]);
+
+/*
+ * 1 when no certificate is failing, revoked or pending: every certificate
+ * with an OCSP URL has a valid staple (the "last successful pass" rule).
+ */
+int renew_all_stapled(const struct renew *r);
+
+/* "N stapled, N failing, N revoked, N without OCSP URL, N pending" (SIGUSR1, systemd STATUS=). */
+void renew_summary(const struct renew *r, char *buf, size_t len);
 
 /* One certificate as the operator sees it. Strings borrowed for the callback only. */
 struct renew_status {
@@ -89,6 +131,7 @@ struct renew_status {
 	const char *responder;		/* first OCSP URL, NULL if none */
 	enum renew_state state;		/* see above */
 	int has_staple;			/* a valid staple is on disk and served */
+	int busy;			/* work in flight (parse, fetch, verify, store) */
 	double this_update;		/* of that staple, 0 = none */
 	double next_update;		/* of that staple (expiry), 0 = none */
 	double renew_at;		/* next attempt (renewal or retry), 0 = none planned */
@@ -99,5 +142,14 @@ typedef void renew_status_fn(void *arg, const struct renew_status *st);
 
 /* Calls fn for every known certificate, in no particular order. */
 void renew_foreach_status(const struct renew *r, renew_status_fn *fn, void *arg);
+
+/*
+ * The verified staple held for CertID id (any hash algorithm the request
+ * used, as long as one of our certificates has that CertID: ours are SHA-1),
+ * the one valid longest when several files hold the certificate: 0 with *out
+ * filled (borrowed: valid until the loop runs again), or -1 when no
+ * certificate holds a valid staple for it. Loop thread only.
+ */
+int renew_staple_by_certid(const struct renew *r, const OCSP_CERTID *id, struct staple *out);
 
 #endif

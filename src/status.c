@@ -162,20 +162,13 @@ static void fmt_utc(double t, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
-/* Certificates by state and the earliest staple expiry, for /metrics. */
-struct tally {
-	unsigned long n[RENEW_NSTATES];	/* certificates in each state */
-	double earliest;		/* smallest next_update of a staple, 0 = no staple */
-};
-
-static void tally_one(void *arg, const struct renew_status *st)
+/* The earliest staple expiry, for /metrics (the smallest next_update of a staple, 0 = none). */
+static void earliest_one(void *arg, const struct renew_status *st)
 {
-	struct tally *t = arg;
+	double *earliest = arg;
 
-	if (st->state < RENEW_NSTATES)
-		t->n[st->state]++;
-	if (st->has_staple && st->next_update > 0 && (t->earliest == 0 || st->next_update < t->earliest))
-		t->earliest = st->next_update;
+	if (st->has_staple && st->next_update > 0 && (*earliest == 0 || st->next_update < *earliest))
+		*earliest = st->next_update;
 }
 
 /*
@@ -184,16 +177,16 @@ static void tally_one(void *arg, const struct renew_status *st)
  */
 static char *metrics_page(struct status *s, size_t *len)
 {
-	struct tally t;
-	double now = ev_time();
+	int n[RENEW_NSTATES];
+	double now = ev_time(), earliest = 0;
 	char *buf = NULL;
 	FILE *f;
 	int bad;
 
-	memset(&t, 0, sizeof(t));
-	renew_foreach_status(s->renew, tally_one, &t);
+	renew_counts(s->renew, n);
+	renew_foreach_status(s->renew, earliest_one, &earliest);
 	/* All is well right now: the "last successful pass" gauge reads now. */
-	if (t.n[RENEW_FAILING] + t.n[RENEW_REVOKED] + t.n[RENEW_PENDING] == 0)
+	if (renew_all_stapled(s->renew))
 		metrics_pass_ok(now);
 	*len = 0;
 	if ((f = open_memstream(&buf, len)) == NULL)
@@ -201,12 +194,12 @@ static char *metrics_page(struct status *s, size_t *len)
 	fprintf(f, "# HELP ocspd_certificates Certificates by state.\n"
 	    "# TYPE ocspd_certificates gauge\n");
 	for (int i = 0; i < RENEW_NSTATES; i++)
-		fprintf(f, "ocspd_certificates{state=\"%s\"} %lu\n", renew_state_name(i), t.n[i]);
+		fprintf(f, "ocspd_certificates{state=\"%s\"} %d\n", renew_state_name(i), n[i]);
 	/* No sample at all without a staple: any number would read as a real expiry. */
 	fprintf(f, "# HELP ocspd_staple_expiry_seconds Seconds until the earliest staple expires (its nextUpdate); no sample when no certificate has a staple.\n"
 	    "# TYPE ocspd_staple_expiry_seconds gauge\n");
-	if (t.earliest > 0)
-		fprintf(f, "ocspd_staple_expiry_seconds %.3f\n", t.earliest - now);
+	if (earliest > 0)
+		fprintf(f, "ocspd_staple_expiry_seconds %.3f\n", earliest - now);
 	bad = metrics_write(f) == -1;
 	if (fclose(f) != 0 || bad || buf == NULL) {
 		free(buf);
@@ -888,17 +881,6 @@ static const char *jstr(json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
-/* Rank of a state among certificates without a staple: the most urgent first. */
-static int state_rank(const char *state)
-{
-	static const char *const order[] = { "revoked", "failing", "pending", "no_ocsp_url" };
-
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-		if (strcmp(state, order[i]) == 0)
-			return (int)i;
-	return (int)(sizeof(order) / sizeof(order[0]));
-}
-
 /* No staple first (most urgent state first), then the soonest expiry, then the path. */
 static int row_cmp(const void *pa, const void *pb)
 {
@@ -946,6 +928,7 @@ static int report(const char *url, const char *text)
 	for (i = 0; i < n; i++) {
 		json_object *o = json_object_array_get_idx(certs, i);
 		struct row *r = &rows[i];
+		enum renew_state st;
 
 		r->state = or_dash(jstr(o, "state"));
 		r->path = or_dash(jstr(o, "path"));
@@ -963,14 +946,18 @@ static int report(const char *url, const char *text)
 		r->staple = json_object_object_get_ex(o, "staple", &v) && json_object_get_boolean(v) &&
 		    r->expires != NULL;
 		r->errors = json_object_object_get_ex(o, "error_count", &v) ? json_object_get_int(v) : 0;
-		r->rank = state_rank(r->state);
-		for (int st = 0; st < RENEW_NSTATES; st++)
-			if (strcmp(r->state, renew_state_name(st)) == 0)
-				count[st]++;
-		if (strcmp(r->state, "revoked") == 0 || (strcmp(r->state, "failing") == 0 && !r->staple))
-			rc = ASK_CRITICAL;
-		else if (strcmp(r->state, "failing") == 0 && rc < ASK_WARNING)
-			rc = ASK_WARNING;
+		if (renew_state_from_name(r->state, &st) == 0) {
+			enum renew_severity sev = renew_state_severity(st, r->staple);
+
+			count[st]++;
+			r->rank = renew_state_rank(st);
+			if (sev == RENEW_SEV_CRITICAL)
+				rc = ASK_CRITICAL;
+			else if (sev == RENEW_SEV_WARNING && rc < ASK_WARNING)
+				rc = ASK_WARNING;
+		} else {
+			r->rank = renew_state_rank(RENEW_NSTATES);	/* a newer daemon's state: last */
+		}
 		if (strlen(r->path) > pathw)
 			pathw = strlen(r->path);
 	}

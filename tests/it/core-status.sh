@@ -1,7 +1,9 @@
 #!/bin/bash
 # core-status: SIGUSR1 makes the daemon log where every certificate stands:
-# one summary line with the counts, then a line for each certificate without
-# a valid staple (revoked, no responder URL, junk), none for the good ones.
+# one summary line with the counts by state (the same states as /status and
+# systemd STATUS=), then a line for each certificate that is not stapled,
+# starting with its state (revoked, no responder URL, junk), none for the
+# good ones.
 . "$(dirname "$0")/../lib.sh"
 setup
 
@@ -15,13 +17,13 @@ done
 wait_log "$T/d.log" "revoked.pem: .*retry in" || fail "revoked: no retry scheduled"
 
 kill -USR1 "$OCSPD_PID"
-wait_log "$T/d.log" "status: 10 certificates: 5 with a valid staple, 1 revoked, 4 without a staple, 0 in progress" ||
+wait_log "$T/d.log" "status: 10 certificates: 5 stapled, 3 failing, 1 revoked, 1 without OCSP URL, 0 pending; 0 in progress" ||
 	fail "no status summary with the right counts"
 wait_log "$T/d.log" "status: $CERTS/revoked.pem: revoked, checked again at " || fail "revoked line"
-wait_log "$T/d.log" "status: $CERTS/noaia.pem: no staple \(.*no OCSP responder URL.*\), waiting for the file to change" ||
+wait_log "$T/d.log" "status: $CERTS/noaia.pem: no_ocsp_url, no staple \(.*no OCSP responder URL.*\), waiting for the file to change" ||
 	fail "noaia line"
 for c in notpem keyonly empty; do
-	wait_log "$T/d.log" "status: $CERTS/$c.pem: no staple" || fail "$c line"
+	wait_log "$T/d.log" "status: $CERTS/$c.pem: failing, no staple \(" || fail "$c line"
 done
 [ "$(count_log "$T/d.log" "status: $CERTS/good")" = 0 ] || fail "good certificates listed at info level"
 ok "SIGUSR1: summary and one line per certificate without a staple"

@@ -3,7 +3,8 @@
 # from a real datagram socket: READY=1 only once the first pass is over (every
 # certificate stapled or failed), STATUS= with the counts, WATCHDOG=1 while
 # WATCHDOG_USEC is set, RELOADING=1 then READY=1 around SIGHUP (also when the
-# new config is bad), STOPPING=1 on SIGTERM.
+# new config is bad; a WATCHDOG=1 keep-alive may come first), STOPPING=1 on
+# SIGTERM.
 . "$(dirname "$0")/../lib.sh"
 setup
 
