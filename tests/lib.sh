@@ -200,6 +200,26 @@ responder_requests() {
 	echo "${n:-0}"
 }
 
+# revoke_in_index CADIR NAME: CADIR's index.txt says the leaf NAME (tests/pki.sh)
+# was revoked a minute ago (keyCompromise). openssl ocsp reads its index at
+# start: restart the responder for it to answer so.
+revoke_in_index() {
+	local ca=$1 serial revtime
+	serial=$(awk -v n="$2" '$1 == n { print $2 }' "$ca/serials")
+	revtime=$(date -u -d "-1 minute" +%y%m%d%H%M%SZ)
+	awk -F'\t' -v OFS='\t' -v s="$serial" -v r="$revtime" \
+		'$4 == s { $1 = "R"; $3 = r ",keyCompromise" } { print }' \
+		"$ca/index.txt" >"$T/index.new" && mv "$T/index.new" "$ca/index.txt"
+}
+
+# start_fakehap MODE SOCK ACCEPTS: a misbehaving admin socket peer
+# (tests/fakehap.py MODE) on SOCK, one line per connection in ACCEPTS.
+start_fakehap() {
+	python3 "$ROOT/tests/fakehap.py" "$1" "$2" "$3" 2>>"$T/fakehap.log" &
+	track $!
+	wait_for test -S "$2" || fail "fakehap $1 did not listen"
+}
+
 find_faultd() {
 	FAULTD=$ROOT/build/tests/faultd
 	[ -x "$FAULTD" ] && return 0

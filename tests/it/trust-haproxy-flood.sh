@@ -21,9 +21,7 @@ site=$T/site
 mkdir -p "$site"
 cp "$CERTS/good1.pem" "$site/"
 for m in stream flood; do
-	python3 "$ROOT/tests/fakehap.py" $m "$T/$m.sock" "$T/$m.accepts" 2>>"$T/fakehap.log" &
-	track $!
-	wait_for test -S "$T/$m.sock" || fail "fakehap $m did not listen"
+	start_fakehap $m "$T/$m.sock" "$T/$m.accepts"
 done
 accepts() { wc -l <"$T/$1.accepts" 2>/dev/null || echo 0; }
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$OCSPD_PID/status"; }	# KiB

@@ -17,9 +17,7 @@ site=$T/site
 mkdir -p "$site"
 cp "$CERTS/good1.pem" "$site/"
 sock=$T/silent.sock
-python3 "$ROOT/tests/fakehap.py" silent "$sock" "$T/accepts" 2>>"$T/fakehap.log" &
-track $!
-wait_for test -S "$sock" || fail "fakehap did not listen"
+start_fakehap silent "$sock" "$T/accepts"
 accepts() { wc -l <"$T/accepts" 2>/dev/null || echo 0; }
 
 log=$T/ocspd.log

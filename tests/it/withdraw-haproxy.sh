@@ -81,11 +81,7 @@ ok "HAProxy staples good1 and good2 and holds leaf1's response"
 stop_responder "$pid_b"
 # A says good1 is revoked from now on.
 stop_responder "$pid_a"
-serial=$(awk '$1 == "good1" { print $2 }' "$PKI_A/ca/serials")
-revtime=$(date -u -d "-1 minute" +%y%m%d%H%M%SZ)
-awk -F'\t' -v OFS='\t' -v s="$serial" -v r="$revtime" \
-	'$4 == s { $1 = "R"; $3 = r ",keyCompromise" } { print }' \
-	"$PKI_A/ca/index.txt" >"$T/index.new" && mv "$T/index.new" "$PKI_A/ca/index.txt"
+revoke_in_index "$PKI_A/ca" good1
 start_responder "$PKI_A" "$PORT_A" -nmin 10
 
 wait_log "$T/ocspd.log" "good1.pem: certificate revoked" || fail "ocspd did not see the revocation"

@@ -76,11 +76,7 @@ done
 ok "the hook switched stapling on: nginx staples good1 and good2"
 
 stop_responder
-serial=$(awk '$1 == "good1" { print $2 }' "$CA/serials")
-revtime=$(date -u -d "-1 minute" +%y%m%d%H%M%SZ)
-awk -F'\t' -v OFS='\t' -v s="$serial" -v r="$revtime" \
-	'$4 == s { $1 = "R"; $3 = r ",keyCompromise" } { print }' \
-	"$CA/index.txt" >"$T/index.new" && mv "$T/index.new" "$CA/index.txt"
+revoke_in_index "$CA" good1
 start_responder "$PKI" "$RESP_PORT" -nmin 10
 wait_log "$T/ocspd.log" "good1.pem: certificate revoked" || fail "ocspd did not see the revocation"
 wait_for none good1 || fail "good1 (revoked): nginx still sends a staple ($(served_staple "$port" good1))"
