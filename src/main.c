@@ -14,6 +14,7 @@
 #include "priv.h"
 #include "renew.h"
 #include "status.h"
+#include "status-cmd.h"
 #include "store.h"
 #include "watch.h"
 #include "work.h"

@@ -1,6 +1,6 @@
 /*
  * status — the operator's view of the daemon: the --status-listen HTTP
- * server and the "ocspd status" command that reads it.
+ * server ("ocspd status", which reads it, is status-cmd.c).
  *
  *   GET /metrics   Prometheus text: certificates by state, seconds to the
  *                  earliest staple expiry, and the counters of metrics.h
@@ -29,17 +29,5 @@ struct status;
 struct status *status_new(struct ev_loop *loop, const char *listen,
     struct renew *r, char **err);
 void status_free(struct status *s);
-
-/*
- * "ocspd status [ADDR:PORT]": fetches /status and prints a table, soonest
- * expiry first. argv[0] is "status". Without ADDR:PORT, the status-listen of
- * the config file (-c FILE, or the default places) is used. Returns the exit
- * status, Nagios style: 0 every certificate stapled (or with no OCSP URL,
- * or not tried yet), 1 renewal failing but a valid staple still served,
- * 2 failing with no valid staple, or revoked; 3 the daemon could not be
- * asked (an "OCSPD UNKNOWN - why" line on stdout, where Nagios reads it;
- * usage errors on stderr).
- */
-int status_command(int argc, char **argv);
 
 #endif
