@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "haproxy.h"
+#include "haproxy-cfg.h"
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -17,7 +17,7 @@
 enum opt_type {
 	OPT_FLAG,		/* int, set to 1 (config: true/false) */
 	OPT_COUNT,		/* int, incremented per use (config: a number in ranges[]) */
-	OPT_INT,		/* int, a whole number in ranges[] */
+	OPT_INT,		/* int, a whole number in its row of ranges[] */
 	OPT_SECONDS,		/* double, seconds in ranges[] */
 	OPT_STR,		/* char * */
 	OPT_LIST,		/* struct strlist: repeatable, or comma-separated */
@@ -119,51 +119,12 @@ static int is_numeric(const struct opt *o)
 	return o->type == OPT_INT || o->type == OPT_COUNT || o->type == OPT_SECONDS;
 }
 
-static void strlist_free(struct strlist *l)
-{
-	for (int i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static void strlist_add(struct strlist *l, const char *s, size_t len)
-{
-	char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
-
-	if (v == NULL || (v[l->n] = strndup(s, len)) == NULL)
-		abort();
-	l->v = v;
-	l->n++;
-}
-
-/* Adds the comma-separated items of s, trimmed, empty ones dropped. */
-static void strlist_add_split(struct strlist *l, const char *s)
-{
-	const char *end;
-
-	for (;;) {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		end = strchr(s, ',');
-		if (end == NULL)
-			end = s + strlen(s);
-		size_t len = end - s;
-		while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-			len--;
-		if (len > 0)
-			strlist_add(l, s, len);
-		if (*end == '\0')
-			break;
-		s = end + 1;
-	}
-}
-
-static void conf_defaults(struct conf *c)
+/* 0, or -1 when out of memory (then c holds what conf_free releases). */
+static int conf_defaults(struct conf *c)
 {
 	memset(c, 0, sizeof(*c));
-	strlist_add_split(&c->extensions, "crt,pem,cer");
+	if (strlist_add_split(&c->extensions, "crt,pem,cer") == -1)
+		return -1;
 	c->refresh_interval = 10;
 	c->minimum_validity = 7200;
 	c->maximum_interval = 86400;
@@ -172,6 +133,7 @@ static void conf_defaults(struct conf *c)
 	c->timeout = 15;
 	c->default_validity = 3600;
 	c->alert_before = 3600;
+	return 0;
 }
 
 void conf_free(struct conf *c)
@@ -285,22 +247,24 @@ static int opt_set(struct conf *c, const struct opt *o, const char *val,
 		if (val == NULL || (o->optional_arg && *val == '\0'))
 			val = DEFAULT_LOGDIR;
 		free(*(char **)field);
-		*(char **)field = strdup(val);
+		if ((*(char **)field = strdup(val)) == NULL)
+			goto nomem;
 		return 0;
 	case OPT_LIST:
-		if (from == FROM_FILE) {
+		if (from == FROM_FILE)
 			strlist_free(field);
-			strlist_add_split(field, val);
-		} else if (from == FROM_FILE_AGAIN || o->off == F(extensions)) {
-			strlist_add_split(field, val);
-		} else {
-			strlist_add(field, val, strlen(val));
-		}
+		/* A file's value, and --file-extensions, are comma-separated lists. */
+		if ((from != FROM_ARGS || o->off == F(extensions) ? strlist_add_split(field, val) :
+		    strlist_add(field, val, strlen(val))) == -1)
+			goto nomem;
 		return 0;
 	case OPT_SPECIAL:
 		break;
 	}
 	err_set(err, "%s: cannot be set in a config file", o->name);
+	return -1;
+nomem:
+	err_set(err, "%s: out of memory", o->name);
 	return -1;
 }
 
@@ -667,7 +631,10 @@ static enum conf_result load(struct conf *c, int argc, char **argv, char **err)
 	unsigned char seen[NOPTS];
 	int file_line[NOPTS];
 
-	conf_defaults(c);
+	if (conf_defaults(c) == -1) {
+		err_set(err, "out of memory");
+		return CONF_ERROR;
+	}
 	memset(seen, 0, sizeof(seen));
 	memset(file_line, 0, sizeof(file_line));
 	for (size_t i = 0; i < NOPTS; i++) {
@@ -710,7 +677,10 @@ static enum conf_result load(struct conf *c, int argc, char **argv, char **err)
 	if (cfg != NULL) {
 		if (read_file(c, cfg, file_line, err) == -1)
 			return CONF_ERROR;
-		c->config = strdup(cfg);
+		if ((c->config = strdup(cfg)) == NULL) {
+			err_set(err, "%s: out of memory", cfg);
+			return CONF_ERROR;
+		}
 	}
 
 	/* Pass 2: the command line over the file; a list given here replaces the file's. */
@@ -729,8 +699,12 @@ static enum conf_result load(struct conf *c, int argc, char **argv, char **err)
 	}
 	if (optind < argc && !seen[0])
 		strlist_free(&c->cert_paths);
-	for (int i = optind; i < argc; i++)
-		strlist_add(&c->cert_paths, argv[i], strlen(argv[i]));
+	for (int i = optind; i < argc; i++) {
+		if (strlist_add(&c->cert_paths, argv[i], strlen(argv[i])) == -1) {
+			err_set(err, "%s: out of memory", argv[i]);
+			return CONF_ERROR;
+		}
+	}
 
 	if (c->cert_paths.n == 0 && c->haproxy_config.n == 0) {
 		err_set(err, "no certificate paths given (use -p PATH, a positional PATH or --haproxy-config; see --help)");

@@ -10,11 +10,7 @@
 #define OCSPD_CONF_H
 
 #include <stdio.h>
-
-struct strlist {
-	char **v;			/* owned strings */
-	int n;				/* number of entries */
-};
+#include "strlist.h"
 
 struct conf {
 	struct strlist cert_paths;	/* files or directories to watch */

@@ -1,6 +1,7 @@
 /*
  * haproxy — pushes staples into running HAProxy processes over their admin
- * sockets, and learns which socket serves which certificate.
+ * sockets, and maps certificates to sockets (--haproxy-sockets, and what
+ * haproxy-cfg.c reads from --haproxy-config).
  *
  * Owns: the DIR -> SOCKET map (from --haproxy-sockets and --haproxy-config),
  * one kept-open, non-blocking connection per distinct socket path, and the
@@ -62,13 +63,6 @@ enum haproxy_answer {
 	HAPROXY_ANS_OTHER,		/* anything else: an error to log with the text */
 };
 
-/* What a haproxy.cfg tells us. */
-struct haproxy_cfg {
-	struct strlist sockets;		/* unix "stats socket" paths at level admin */
-	struct strlist other_sockets;	/* stats sockets we cannot use (not admin, not unix) */
-	struct strlist crts;		/* crt files and directories, as HAProxy names them */
-};
-
 struct haproxy;
 
 /* ---- pure helpers (unit tested) ---- */
@@ -99,22 +93,6 @@ int haproxy_quote_arg(const char *arg, char *out, size_t size, char **err);
  * ("" or "/sub/file"); otherwise NULL. Trailing slashes of dir are ignored.
  */
 const char *haproxy_path_under(const char *dir, const char *path);
-
-/*
- * Reads the stats sockets, crt-base, "crt" and "crt-list" of a haproxy.cfg
- * (crt-list files are read too). Relative crt paths are resolved against
- * crt-base as HAProxy does. 0, or -1 with *err. Free with haproxy_cfg_free.
- */
-int haproxy_cfg_read(const char *path, struct haproxy_cfg *cfg, char **err);
-void haproxy_cfg_free(struct haproxy_cfg *cfg);
-
-/*
- * Every crt file or directory named by the haproxy.cfg files in cfgs,
- * appended to out (owned strings; free them and out->v). For main to watch
- * when no --cert-paths are given. 0, or -1 with *err.
- */
-int haproxy_config_crts(const struct strlist *cfgs, struct strlist *out,
-    char **err);
 
 /* ---- connections ---- */
 

@@ -9,6 +9,7 @@
 #include "deliver.h"
 #include "fetch.h"
 #include "haproxy.h"
+#include "haproxy-cfg.h"
 #include "log.h"
 #include "metrics.h"
 #include "priv.h"
@@ -96,7 +97,7 @@ static enum conf_result load_conf(struct conf *c, int argc, char **argv, char **
 
 	if (r != CONF_OK || c->cert_paths.n > 0)
 		return r;
-	if (haproxy_config_crts(&c->haproxy_config, &c->cert_paths, err) == -1) {
+	if (haproxy_cfg_crts(&c->haproxy_config, &c->cert_paths, err) == -1) {
 		conf_free(c);
 		return CONF_ERROR;
 	}

@@ -23,6 +23,7 @@
 #include <ev.h>
 
 #include "haproxy.h"
+#include "haproxy-cfg.h"
 #include "metrics.h"
 #include "log.h"
 
@@ -287,7 +288,7 @@ static void test_cfg(void **state)
 	v[1] = NULL;
 	cfgs.v = v;
 	cfgs.n = 1;
-	assert_int_equal(haproxy_config_crts(&cfgs, &crts, &err), 0);
+	assert_int_equal(haproxy_cfg_crts(&cfgs, &crts, &err), 0);
 	assert_int_equal(crts.n, 6);
 	for (int i = 0; i < crts.n; i++)
 		free(crts.v[i]);
