@@ -75,6 +75,23 @@ int store_read(const char *certpath, size_t max, unsigned char **buf, size_t *le
 	return rc;
 }
 
+int store_is_tmp(const char *name)
+{
+	return strstr(name, STORE_TMP_MARK) != NULL;
+}
+
+int store_clean_stale(int dfd, const char *name, const char *path)
+{
+	struct stat st;
+
+	if (!store_is_tmp(name))
+		return 0;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_mtime < time(NULL) - STORE_STALE_AGE && unlinkat(dfd, name, 0) == 0)
+		log_info("%s: removed a temporary file left by an interrupted write", path);
+	return 1;
+}
+
 /* A name no one can guess, so that nobody can plant a file or link under it first. */
 static void tmp_name(struct put *p)
 {

@@ -18,8 +18,13 @@
 #include <stddef.h>
 #include <ev.h>
 
-/* Temporary files carry this in their names; the watcher ignores them. */
+/*
+ * Temporary files are ".<file>.ocsp" STORE_TMP_MARK "<8 random characters>"
+ * in the target's directory. store owns that name: others ask store_is_tmp
+ * and leave the cleaning of such files to store_clean_stale.
+ */
 #define STORE_TMP_MARK	".ocspd-tmp."
+#define STORE_STALE_AGE	60	/* a temporary file this old (s) was left by a crash, not a write in progress */
 
 struct store;
 
@@ -51,6 +56,19 @@ int store_pending(const struct store *s);
  */
 int store_read(const char *certpath, size_t max, unsigned char **buf, size_t *len,
     char **err);
+
+/* 1 when name (a file name or a path) is one of store's temporary files, else 0. */
+int store_is_tmp(const char *name);
+
+/*
+ * Called by whoever lists a directory (the watcher's scans): when name, an
+ * entry of the directory open as dfd, is one of store's temporary files,
+ * removes it if it is a regular file older than STORE_STALE_AGE (left by an
+ * interrupted write) and logs path ("removed a temporary file left by an
+ * interrupted write"). Returns 1 when name is a temporary file (removed or
+ * not: the caller skips it), else 0.
+ */
+int store_clean_stale(int dfd, const char *name, const char *path);
 
 /* "<certpath>.ocsp" into buf. 0, or -1 when it does not fit. */
 int store_staple_path(const char *certpath, char *buf, size_t len);

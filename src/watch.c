@@ -101,7 +101,7 @@ static int name_ok(const char *path, const struct conf *c, int check_ext)
 
 	base = base != NULL ? base + 1 : path;
 	len = strlen(base);
-	if (len == 0 || strstr(base, STORE_TMP_MARK) != NULL)
+	if (len == 0 || store_is_tmp(base))
 		return 0;
 	if ((len > 5 && strcmp(base + len - 5, ".ocsp") == 0) ||
 	    (len > 7 && strcmp(base + len - 7, ".issuer") == 0))
@@ -246,18 +246,6 @@ static int probe(const char *path, struct stat *st)
 	return rc;
 }
 
-#define STALE_TMP_AGE 60	/* a temporary file this old (s) was left by a crash */
-
-/* Removes a temporary file of ours (name, in dfd) that an interrupted write left behind. */
-static void remove_stale_tmp(int dfd, const char *name, const char *path)
-{
-	struct stat st;
-
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_mtime < time(NULL) - STALE_TMP_AGE && unlinkat(dfd, name, 0) == 0)
-		log_info("%s: removed a temporary file left by an interrupted write", path);
-}
-
 /* dir "/" name into buf, without doubling the slash of "/". 0, or -1 when it does not fit. */
 static int join_path(char *buf, size_t size, const char *dir, const char *name)
 {
@@ -379,23 +367,22 @@ static void scan_dir(struct watch *w, int dfd, const char *dir, int depth)
 				scan_dir(w, sfd, path, depth + 1);
 			continue;
 		}
-		if (strstr(de->d_name, STORE_TMP_MARK) != NULL) {
-			remove_stale_tmp(dirfd(dp), de->d_name, path);
+		if (store_clean_stale(dirfd(dp), de->d_name, path))
 			continue;
-		}
 		if (name_ok(path, w->c, 1) && probe_at(dirfd(dp), de->d_name, &st) == 1)
 			seen(w, path, &st);
 	}
 	closedir(dp);
 }
 
-/* The configured path (file or directory) that path is, or the directory it lies in. */
-static const char *root_file(const struct watch *w, const char *path)
+/*
+ * 1 when path is itself one of the configured cert paths (a file named on
+ * the command line counts whatever its extension), 0 for anything found in
+ * a watched directory.
+ */
+static int is_configured(const struct watch *w, const char *path)
 {
-	for (int i = 0; i < w->c->cert_paths.n; i++)
-		if (strcmp(w->c->cert_paths.v[i], path) == 0)
-			return w->c->cert_paths.v[i];
-	return NULL;
+	return strlist_has(&w->c->cert_paths, path);
 }
 
 void watch_rescan(struct watch *w)
@@ -485,7 +472,7 @@ static void on_inotify(struct ev_loop *loop, ev_io *io, int revents)
 				if (lstat(path, &st) == -1 || S_ISREG(st.st_mode))
 					continue;
 			}
-			if (root_file(w, path) != NULL)
+			if (is_configured(w, path))
 				check_path(w, path, 0);
 			else if (d->scanned)
 				check_path(w, path, 1);
