@@ -2,14 +2,14 @@
  * haproxy-push — pushes every staple of a directory into one running HAProxy
  * through ocspd's own src/haproxy.c, and prints how long it took.
  *
- *   haproxy-push DIR SOCKET
+ *   haproxy-push [-s] DIR SOCKET
  *
  * Reads DIR/<cert>.ocsp for every file in DIR that has one (non-empty),
  * connects, then hands all of them to haproxy_push() at once and runs the
  * event loop until HAProxy has answered every command. Prints
- * "pushed N staples in S s (E errors)" on stdout. With OCSPD_HAPROXY_SERIAL=1
- * in the environment, haproxy.c writes one command per round trip (the
- * baseline); otherwise commands are pipelined. Errors are logged on stderr.
+ * "pushed N staples in S s (E errors)" on stdout. With -s, haproxy.c writes
+ * one command per round trip (haproxy_set_serial, the baseline); otherwise
+ * commands are pipelined as the daemon does. Errors are logged on stderr.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -88,10 +88,15 @@ int main(int argc, char **argv)
 	char *err = NULL, path[4096];
 	size_t n = 0, cap = 0;
 	double t0, t1;
-	int rc = 1;
+	int rc = 1, serial = 0;
 
+	if (argc == 4 && strcmp(argv[1], "-s") == 0) {
+		serial = 1;
+		argv++;
+		argc--;
+	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: haproxy-push DIR SOCKET\n");
+		fprintf(stderr, "usage: haproxy-push [-s] DIR SOCKET\n");
 		return 2;
 	}
 	if (log_setup(LOG_LVL_WARN, 0, NULL, NULL, &err) == -1)
@@ -119,6 +124,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "haproxy-push: %s\n", err ? err : "out of memory");
 		goto out;
 	}
+	haproxy_set_serial(h, serial);
 	haproxy_start(h);
 	if (drain(loop, h) == -1 || haproxy_count(h) != 1)
 		goto out;

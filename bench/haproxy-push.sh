@@ -6,7 +6,7 @@
 # load time for "set ssl ocsp-response" to be accepted), starts one HAProxy
 # 2.6 serving all N, then pushes all N staples through src/haproxy.c twice:
 #   pipelined   every command written back to back, answers matched in order
-#   serial      one command per round trip (OCSPD_HAPROXY_SERIAL=1), the way a
+#   serial      one command per round trip (haproxy-push -s), the way a
 #               "socat per staple" script or a naive client would do it
 # and prints seconds, staples/s and the ratio. Every answer is checked: a
 # run with any error line fails.
@@ -39,7 +39,8 @@ trap 'exit 130' INT TERM
 make -s -C "$ROOT" ocspd >&2 || die "cannot build ocspd"
 make -s -C "$BENCH" build/genpki build/responder >&2 || die "cannot build genpki/responder"
 cc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -iquote "$ROOT/src" \
-	-o "$B/haproxy-push-client" haproxy-push.c "$ROOT/build/haproxy.o" "$ROOT/build/log.o" "$ROOT/build/metrics.o" \
+	-o "$B/haproxy-push-client" haproxy-push.c "$ROOT/build/haproxy.o" "$ROOT/build/haproxy-cfg.o" \
+	"$ROOT/build/strlist.o" "$ROOT/build/fsroot.o" "$ROOT/build/log.o" "$ROOT/build/metrics.o" \
 	-lev -lssl -lcrypto || die "cannot build haproxy-push"
 
 rm -rf "$WORK"
@@ -71,10 +72,10 @@ HPID=$HAPROXY_PID
 t3=$(date +%s.%N)
 rss=$(awk '/VmRSS/ { print int($2 / 1024) }' /proc/$HPID/status)
 
-run() {	# LABEL [ENV...]: one push run; sets SECS
+run() {	# LABEL [-s]: one push run; sets SECS
 	local label=$1 out errs
 	shift
-	out=$(env "$@" "$B/haproxy-push-client" "$certs" "$sock" 2>"$WORK/push-$label.log") ||
+	out=$("$B/haproxy-push-client" "$@" "$certs" "$sock" 2>"$WORK/push-$label.log") ||
 		die "$label: $(tail -3 "$WORK/push-$label.log")"
 	errs=$(grep -c "error" "$WORK/push-$label.log")
 	[ "$errs" = 0 ] || die "$label: $errs errors, e.g. $(grep -m1 error "$WORK/push-$label.log")"
@@ -83,7 +84,7 @@ run() {	# LABEL [ENV...]: one push run; sets SECS
 }
 run pipelined
 P=$SECS
-run serial OCSPD_HAPROXY_SERIAL=1
+run serial -s
 S=$SECS
 run pipelined2
 P2=$SECS

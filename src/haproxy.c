@@ -103,7 +103,7 @@ struct haproxy_map {
 struct haproxy {
 	struct ev_loop *loop;		/* the event loop (borrowed) */
 	int one_off;			/* give up on sockets that cannot connect */
-	int serial;			/* bench: one command per round trip */
+	int serial;			/* haproxy_set_serial (benchmarks only): one command per round trip */
 	deliver_foreach_fn *foreach;	/* enumerates every stored staple */
 	void *ctx;			/* foreach's argument */
 	struct haproxy_sock *socks;	/* every distinct socket */
@@ -1069,7 +1069,6 @@ struct haproxy *haproxy_new(struct ev_loop *loop, int one_off,
     deliver_foreach_fn *foreach, void *ctx)
 {
 	struct haproxy *h;
-	const char *e = getenv("OCSPD_HAPROXY_SERIAL");
 
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
@@ -1078,10 +1077,14 @@ struct haproxy *haproxy_new(struct ev_loop *loop, int one_off,
 	h->probe_every = HAPROXY_PROBE_EVERY;
 	h->foreach = foreach;
 	h->ctx = ctx;
-	h->serial = e != NULL && strcmp(e, "1") == 0;
 	ev_timer_init(&h->start, on_start, 0., 0.);
 	h->start.data = h;
 	return h;
+}
+
+void haproxy_set_serial(struct haproxy *h, int on)
+{
+	h->serial = on != 0;
 }
 
 /* Closes the connection (unanswered commands dropped) and frees s. */

@@ -183,4 +183,11 @@ int haproxy_count(const struct haproxy *h);
  */
 void haproxy_set_probe(struct haproxy *h, double every);
 
+/*
+ * For benchmarks only (bench/haproxy-push.c), never set by the daemon: with
+ * on, one command is written per round trip instead of pipelining, the way
+ * a "socat per staple" script talks to HAProxy. Call before haproxy_start.
+ */
+void haproxy_set_serial(struct haproxy *h, int on);
+
 #endif
