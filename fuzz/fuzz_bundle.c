@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct bundle *b = NULL;
 	char *err = NULL;
 
-	if (bundle_parse("fuzz.pem", data, size, &b, &err) == 0) {
+	if (bundle_parse(data, size, &b, &err) == 0) {
 		if (b == NULL || b->leaf == NULL || b->n_urls < 0 || b->n_urls > BUNDLE_MAX_URLS)
 			abort();
 		for (int i = 0; i < b->n_urls; i++)

@@ -15,7 +15,7 @@
 #include <openssl/x509v3.h>
 
 /* The certificate itself: a symlink is followed as fsroot's FSROOT_OWNED says. */
-int read_file(const char *path, size_t max, unsigned char **buf, size_t *len, char **err)
+int bundle_read_file(const char *path, size_t max, unsigned char **buf, size_t *len, char **err)
 {
 	return fsroot_read(path, FSROOT_OWNED, max, buf, len, err) == 0 ? 0 : -1;
 }
@@ -38,7 +38,7 @@ static int is_ca(X509 *x)
 }
 
 /* Reads every CERTIFICATE block of pem into certs; other blocks are skipped and wiped. */
-static int read_certs(const char *path, const unsigned char *pem, size_t len,
+static int read_certs(const unsigned char *pem, size_t len,
     STACK_OF(X509) *certs, int *blocks, char **err)
 {
 	BIO *bio = NULL;
@@ -48,7 +48,7 @@ static int read_certs(const char *path, const unsigned char *pem, size_t len,
 	int rc = -1;
 
 	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
-		err_set_ssl(err, "%s: out of memory", path);
+		err_set_ssl(err, "out of memory");
 		return -1;
 	}
 	*blocks = 0;
@@ -60,7 +60,7 @@ static int read_certs(const char *path, const unsigned char *pem, size_t len,
 				ERR_clear_error();
 				break;
 			}
-			err_set_ssl(err, "%s: malformed PEM block", path);
+			err_set_ssl(err, "malformed PEM block");
 			goto out;
 		}
 		(*blocks)++;
@@ -69,12 +69,12 @@ static int read_certs(const char *path, const unsigned char *pem, size_t len,
 			X509 *x = certcache_decode(data, dlen, is_ca);
 
 			if (x == NULL) {
-				err_set_ssl(err, "%s: certificate %d is not valid DER", path, sk_X509_num(certs) + 1);
+				err_set_ssl(err, "certificate %d is not valid DER", sk_X509_num(certs) + 1);
 				goto out;
 			}
 			if (!sk_X509_push(certs, x)) {
 				X509_free(x);
-				err_set(err, "%s: out of memory", path);
+				err_set(err, "out of memory");
 				goto out;
 			}
 		} else {
@@ -107,7 +107,7 @@ static int issued_by(X509 *x, X509 *issuer)
 	return X509_check_issued(issuer, x) == X509_V_OK;
 }
 
-static int collect_urls(struct bundle *b, const char *path, char **err)
+static int collect_urls(struct bundle *b, char **err)
 {
 	STACK_OF(OPENSSL_STRING) *urls = X509_get1_ocsp(b->leaf);
 
@@ -122,14 +122,13 @@ static int collect_urls(struct bundle *b, const char *path, char **err)
 	}
 	X509_email_free(urls);
 	if (b->n_urls == 0) {
-		err_set(err, "%s: certificate has no OCSP responder URL (no AIA OCSP entry)", path);
+		err_set(err, "certificate has no OCSP responder URL (no AIA OCSP entry)");
 		return BUNDLE_NO_URL;
 	}
 	return 0;
 }
 
-int bundle_parse(const char *path, const unsigned char *pem, size_t len,
-    struct bundle **out, char **err)
+int bundle_parse(const unsigned char *pem, size_t len, struct bundle **out, char **err)
 {
 	STACK_OF(X509) *certs = sk_X509_new_null();
 	struct bundle *b = calloc(1, sizeof(*b));
@@ -137,17 +136,17 @@ int bundle_parse(const char *path, const unsigned char *pem, size_t len,
 
 	*out = NULL;
 	if (certs == NULL || b == NULL || (b->chain = sk_X509_new_null()) == NULL) {
-		err_set(err, "%s: out of memory", path);
+		err_set(err, "out of memory");
 		goto fail;
 	}
 	if (len == 0) {
-		err_set(err, "%s: empty file", path);
+		err_set(err, "empty file");
 		goto fail;
 	}
-	if (read_certs(path, pem, len, certs, &blocks, err) == -1)
+	if (read_certs(pem, len, certs, &blocks, err) == -1)
 		goto fail;
 	if (sk_X509_num(certs) == 0) {
-		err_set(err, "%s: no certificate found (%s)", path,
+		err_set(err, "no certificate found (%s)",
 		    blocks ? "only keys or other PEM blocks" : "not a PEM file");
 		goto fail;
 	}
@@ -157,7 +156,7 @@ int bundle_parse(const char *path, const unsigned char *pem, size_t len,
 			break;
 		}
 	if (leaf_idx == -1) {
-		err_set(err, "%s: no end-entity certificate (every certificate is a CA)", path);
+		err_set(err, "no end-entity certificate (every certificate is a CA)");
 		goto fail;
 	}
 	b->leaf = sk_X509_delete(certs, leaf_idx);
@@ -170,7 +169,7 @@ int bundle_parse(const char *path, const unsigned char *pem, size_t len,
 		}
 		sk_X509_push(b->chain, x);
 	}
-	if ((rc = collect_urls(b, path, err)) != 0)
+	if ((rc = collect_urls(b, err)) != 0)
 		goto fail;
 	sk_X509_free(certs);
 	*out = b;
@@ -191,18 +190,26 @@ static int load_issuer_file(struct bundle *b, const char *path, char **err)
 	int blocks, rc = -1;
 
 	if (snprintf(ipath, sizeof(ipath), "%s.issuer", path) >= (int)sizeof(ipath)) {
-		err_set(err, "%s: path too long", path);
+		err_set(err, "path too long");
 		return -1;
 	}
 	/* Beside the certificate and a regular file: never through a symlink. */
 	if ((rc = fsroot_read(ipath, FSROOT_NOFOLLOW, BUNDLE_MAX_SIZE, &buf, &len, err)) != 0) {
 		if (rc == FSROOT_MISSING)
-			err_set(err, "%s: issuer certificate not in the bundle and no %s", path, ipath);
+			err_set(err, "issuer certificate not in the bundle and no %s", ipath);
+		else
+			err_prefix(err, ipath);
 		return -1;
 	}
 	rc = -1;
-	if ((certs = sk_X509_new_null()) == NULL || read_certs(ipath, buf, len, certs, &blocks, err) == -1)
+	if ((certs = sk_X509_new_null()) == NULL) {
+		err_set(err, "out of memory");
 		goto out;
+	}
+	if (read_certs(buf, len, certs, &blocks, err) == -1) {
+		err_prefix(err, ipath);	/* not the file our caller named */
+		goto out;
+	}
 	for (int i = 0; i < sk_X509_num(certs); i++) {
 		X509 *x = sk_X509_value(certs, i);
 
@@ -215,7 +222,7 @@ static int load_issuer_file(struct bundle *b, const char *path, char **err)
 			goto out;
 		}
 	}
-	err_set(err, "%s: %s does not hold the certificate's issuer", path, ipath);
+	err_set(err, "%s does not hold the certificate's issuer", ipath);
 out:
 	sk_X509_pop_free(certs, X509_free);
 	free(buf);
@@ -229,9 +236,9 @@ int bundle_load(const char *path, struct bundle **out, char **err)
 	int rc = -1;
 
 	*out = NULL;
-	if (read_file(path, BUNDLE_MAX_SIZE, &buf, &len, err) == -1)
+	if (bundle_read_file(path, BUNDLE_MAX_SIZE, &buf, &len, err) == -1)
 		return -1;
-	if ((rc = bundle_parse(path, buf, len, out, err)) != 0)
+	if ((rc = bundle_parse(buf, len, out, err)) != 0)
 		goto out;
 	rc = -1;
 	if ((*out)->issuer == NULL && load_issuer_file(*out, path, err) == -1) {
@@ -246,19 +253,18 @@ out:
 	return rc;
 }
 
-int bundle_verify_chain(const struct bundle *b, X509_STORE *store, const char *path,
-    char **err)
+int bundle_verify_chain(const struct bundle *b, X509_STORE *store, char **err)
 {
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	int rc = -1, e;
 
 	if (ctx == NULL || !X509_STORE_CTX_init(ctx, store, b->leaf, b->chain)) {
-		err_set_ssl(err, "%s: cannot set up chain validation", path);
+		err_set_ssl(err, "cannot set up chain validation");
 		goto out;
 	}
 	if (X509_verify_cert(ctx) != 1) {
 		e = X509_STORE_CTX_get_error(ctx);
-		err_set(err, "%s: certificate chain does not verify (%s, depth %d)", path,
+		err_set(err, "certificate chain does not verify (%s, depth %d)",
 		    X509_verify_cert_error_string(e), X509_STORE_CTX_get_error_depth(ctx));
 		ERR_clear_error();
 		goto out;

@@ -24,29 +24,32 @@ struct bundle {
 };
 
 /*
- * Parses a bundle held in memory; "path" names it in errors. 0, or -1 with
- * *err, or BUNDLE_NO_URL with *err when the leaf has no OCSP responder URL.
+ * Parses a bundle held in memory. 0, or -1 with *err, or BUNDLE_NO_URL with
+ * *err when the leaf has no OCSP responder URL. Errors are reasons: the
+ * caller names the file (log.h).
  */
-int bundle_parse(const char *path, const unsigned char *pem, size_t len,
-    struct bundle **out, char **err);
+int bundle_parse(const unsigned char *pem, size_t len, struct bundle **out, char **err);
 
-/* Reads path (and <path>.issuer when the bundle has no issuer). As bundle_parse. */
+/*
+ * Reads path (and <path>.issuer when the bundle has no issuer). As
+ * bundle_parse: the caller names path; a problem with <path>.issuer names
+ * that file in the reason.
+ */
 int bundle_load(const char *path, struct bundle **out, char **err);
 
-/* Verifies leaf + chain against the trust store (purpose: any). 0, or -1 with *err. */
-int bundle_verify_chain(const struct bundle *b, X509_STORE *store, const char *path,
-    char **err);
+/* Verifies leaf + chain against the trust store (purpose: any). 0, or -1 with *err (a reason). */
+int bundle_verify_chain(const struct bundle *b, X509_STORE *store, char **err);
 
 void bundle_free(struct bundle *b);
 
 
 /*
  * Reads a whole regular file of at most max bytes (0 = no limit) into a
- * malloc'd buffer (caller frees). 0, or -1 with *err naming path and reason.
+ * malloc'd buffer (caller frees). 0, or -1 with *err (the reason).
  * Below a configured directory it goes through real directories only, and a
  * symlinked file only when root or the target's owner made the link
  * (fsroot.h); <path>.issuer is never read through a symlink.
  */
-int read_file(const char *path, size_t max, unsigned char **buf, size_t *len, char **err);
+int bundle_read_file(const char *path, size_t max, unsigned char **buf, size_t *len, char **err);
 
 #endif

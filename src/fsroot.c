@@ -79,12 +79,12 @@ static int open_trusted(const char *path, size_t len, char **err)
 	if (len == 0)
 		snprintf(dir, sizeof(dir), "%s", path[0] == '/' ? "/" : ".");
 	else if (len >= sizeof(dir)) {
-		err_set(err, "%s: path too long", path);
+		err_set(err, "path too long");
 		return -1;
 	} else
 		snprintf(dir, sizeof(dir), "%.*s", (int)len, path);
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		err_set(err, "%s: cannot open directory %s (%s)", path, dir, strerror(errno));
+		err_set(err, "cannot open directory %s (%s)", dir, strerror(errno));
 	return fd;
 }
 
@@ -97,7 +97,7 @@ int fsroot_open_dir(const char *path, const char **base, int *configured, char *
 
 	*base = slash != NULL ? slash + 1 : path;
 	if (**base == '\0') {
-		err_set(err, "%s: not a file name", path);
+		err_set(err, "not a file name");
 		return -1;
 	}
 	if (rl == 0)
@@ -113,14 +113,14 @@ int fsroot_open_dir(const char *path, const char **base, int *configured, char *
 			break;
 		end = strchr(p, '/');
 		if ((size_t)(end - p) > NAME_MAX) {
-			err_set(err, "%s: name too long", path);
+			err_set(err, "name too long");
 			goto fail;
 		}
 		snprintf(name, sizeof(name), "%.*s", (int)(end - p), p);
 		if (strcmp(name, ".") == 0)
 			continue;
 		if (strcmp(name, "..") == 0) {
-			err_set(err, "%s: \"..\" below the configured directory %.*s", path, (int)rl, path);
+			err_set(err, "\"..\" below the configured directory %.*s", (int)rl, path);
 			goto fail;
 		}
 		if ((next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
@@ -152,30 +152,30 @@ fail:
  * read themselves. The target must be a regular file before it is opened (a
  * device is never opened) and the same file after. fd, or -1 with *err.
  */
-static int open_owned_link(int dfd, const char *name, const char *path, int flags, char **err)
+static int open_owned_link(int dfd, const char *name, int flags, char **err)
 {
 	struct stat lst, st, fst;
 	int fd;
 
 	if (fstatat(dfd, name, &lst, AT_SYMLINK_NOFOLLOW) == -1 || fstatat(dfd, name, &st, 0) == -1) {
-		err_set(err, "%s: cannot open (%s)", path, strerror(errno));
+		err_set(err, "cannot open (%s)", strerror(errno));
 		return -1;
 	}
 	if (lst.st_uid != 0 && lst.st_uid != st.st_uid) {
-		err_set(err, "%s: a symbolic link made by uid %u to a file it does not own; not followed",
-		    path, (unsigned)lst.st_uid);
+		err_set(err, "a symbolic link made by uid %u to a file it does not own; not followed",
+		    (unsigned)lst.st_uid);
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		err_set(err, "%s: not a regular file", path);
+		err_set(err, "not a regular file");
 		return -1;
 	}
 	if ((fd = openat(dfd, name, flags)) == -1) {
-		err_set(err, "%s: cannot open (%s)", path, strerror(errno));
+		err_set(err, "cannot open (%s)", strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &fst) == -1 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
-		err_set(err, "%s: changed while being opened", path);
+		err_set(err, "changed while being opened");
 		close(fd);
 		return -1;
 	}
@@ -198,30 +198,30 @@ int fsroot_read(const char *path, enum fsroot_follow follow, size_t max,
 		return -1;
 	if ((fd = openat(dfd, base, flags | (configured ? 0 : O_NOFOLLOW))) == -1) {
 		if (errno == ELOOP && follow == FSROOT_OWNED)
-			fd = open_owned_link(dfd, base, path, flags, err);
+			fd = open_owned_link(dfd, base, flags, err);
 		else if (errno == ELOOP)
-			err_set(err, "%s: a symbolic link; not followed (it must be a regular file)", path);
+			err_set(err, "a symbolic link; not followed (it must be a regular file)");
 		else {
 			rc = errno == ENOENT ? FSROOT_MISSING : -1;
-			err_set(err, "%s: cannot open (%s)", path, strerror(errno));
+			err_set(err, "cannot open (%s)", strerror(errno));
 		}
 		if (fd == -1)
 			goto out;
 	}
 	if (fstat(fd, &st) == -1) {
-		err_set(err, "%s: cannot stat (%s)", path, strerror(errno));
+		err_set(err, "cannot stat (%s)", strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		err_set(err, "%s: not a regular file", path);
+		err_set(err, "not a regular file");
 		goto out;
 	}
 	if (max != 0 && (size_t)st.st_size > max) {
-		err_set(err, "%s: too large (%lld bytes, limit %zu)", path, (long long)st.st_size, max);
+		err_set(err, "too large (%lld bytes, limit %zu)", (long long)st.st_size, max);
 		goto out;
 	}
 	if ((b = malloc((size_t)st.st_size + 1)) == NULL) {
-		err_set(err, "%s: out of memory", path);
+		err_set(err, "out of memory");
 		goto out;
 	}
 	/* Read at most st_size + 1 to notice a file growing under us. */
@@ -230,7 +230,7 @@ int fsroot_read(const char *path, enum fsroot_follow follow, size_t max,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			err_set(err, "%s: read failed (%s)", path, strerror(errno));
+			err_set(err, "read failed (%s)", strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -238,7 +238,7 @@ int fsroot_read(const char *path, enum fsroot_follow follow, size_t max,
 		got += (size_t)n;
 	}
 	if (got != (size_t)st.st_size) {
-		err_set(err, "%s: changed while being read", path);
+		err_set(err, "changed while being read");
 		goto out;
 	}
 	*buf = b;

@@ -13,6 +13,10 @@
  * directory had been configured.
  *
  * The roots are copied; every function here may run on any thread.
+ *
+ * Errors are reasons (log.h): the caller names the path it passed; only a
+ * component between the root and the file that was refused is named here
+ * ("/certs/sub: a symbolic link below the configured directory /certs").
  */
 #ifndef OCSPD_FSROOT_H
 #define OCSPD_FSROOT_H
@@ -33,16 +37,17 @@ int fsroot_set(char *const *paths, int n);
  * Opens the directory that holds the file path, as the rule says. Returns
  * the descriptor (caller closes) and sets *base to the file's name within
  * path (borrowed from path) and *configured to 1 when path itself is a
- * configured path; or -1 with *err naming the component that was refused.
+ * configured path; or -1 with *err (the reason, naming the component that
+ * was refused if it is not path itself).
  */
 int fsroot_open_dir(const char *path, const char **base, int *configured, char **err);
 
 /*
  * Reads the whole regular file path (at most max bytes, 0 = no limit) into a
  * malloc'd buffer (caller frees). A FIFO or device is refused without
- * blocking. A symlink the policy refuses makes an error naming path and
- * saying nothing about its target (not even its size). 0, or -1 or
- * FSROOT_MISSING with *err.
+ * blocking. A symlink the policy refuses makes an error that says nothing
+ * about its target (not even its size). 0, or -1 or FSROOT_MISSING with
+ * *err (the reason, as fsroot_open_dir's).
  */
 int fsroot_read(const char *path, enum fsroot_follow follow, size_t max,
     unsigned char **buf, size_t *len, char **err);

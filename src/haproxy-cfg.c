@@ -133,7 +133,7 @@ int haproxy_cfg_read(const char *path, struct haproxy_cfg *cfg, char **err)
 
 	memset(cfg, 0, sizeof(*cfg));
 	if ((f = fopen(path, "r")) == NULL) {
-		err_set(err, "%s: cannot read HAProxy config (%s)", path, strerror(errno));
+		err_set(err, "cannot read HAProxy config (%s)", strerror(errno));
 		goto out;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -196,7 +196,7 @@ int haproxy_cfg_read(const char *path, struct haproxy_cfg *cfg, char **err)
 		}
 	}
 	if (ferror(f)) {
-		err_set(err, "%s: read error", path);
+		err_set(err, "read error");
 		goto out;
 	}
 	rc = 0;
@@ -218,12 +218,14 @@ int haproxy_cfg_crts(const struct strlist *cfgs, struct strlist *out,
 	struct haproxy_cfg cfg;
 
 	for (int i = 0; i < cfgs->n; i++) {
-		if (haproxy_cfg_read(cfgs->v[i], &cfg, err) == -1)
+		if (haproxy_cfg_read(cfgs->v[i], &cfg, err) == -1) {
+			err_prefix(err, cfgs->v[i]);
 			return -1;
+		}
 		for (int j = 0; j < cfg.crts.n; j++) {
 			if (strlist_add_unique(out, cfg.crts.v[j]) == -1) {
 				haproxy_cfg_free(&cfg);
-				err_set(err, "out of memory");
+				err_set(err, "%s: out of memory", cfgs->v[i]);
 				return -1;
 			}
 		}

@@ -6,8 +6,9 @@
  * them when no --cert-paths are given.
  *
  * Owns nothing between calls: what it reads goes into the caller's struct
- * haproxy_cfg or strlist (owned strings, freed by the caller). Errors name
- * the file being read (the haproxy.cfg, or a crt-list it names).
+ * haproxy_cfg or strlist (owned strings, freed by the caller). Errors follow
+ * log.h: haproxy_cfg_read gives the reason and its caller names the
+ * haproxy.cfg; a crt-list or crt it found there is named in the reason.
  */
 #ifndef OCSPD_HAPROXY_CFG_H
 #define OCSPD_HAPROXY_CFG_H
@@ -33,7 +34,8 @@ void haproxy_cfg_free(struct haproxy_cfg *cfg);
 /*
  * Every crt file or directory named by the haproxy.cfg files in cfgs,
  * appended to out unless already there (owned strings: strlist_free). For
- * main to watch when no --cert-paths are given. 0, or -1 with *err.
+ * main to watch when no --cert-paths are given. 0, or -1 with *err
+ * ("FILE: reason").
  */
 int haproxy_cfg_crts(const struct strlist *cfgs, struct strlist *out, char **err);
 

@@ -1234,8 +1234,10 @@ int haproxy_map_conf(struct haproxy *h, const struct conf *c, char **err)
 	for (int i = 0; i < c->haproxy_config.n; i++) {
 		const char *f = c->haproxy_config.v[i];
 
-		if (haproxy_cfg_read(f, &cfg, err) == -1)
+		if (haproxy_cfg_read(f, &cfg, err) == -1) {
+			err_prefix(err, f);
 			goto out;
+		}
 		if (cfg.sockets.n == 0) {
 			if (cfg.other_sockets.n > 0)
 				err_set(err, "%s: stats socket %s is not a unix socket at \"level admin\" "

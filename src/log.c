@@ -350,6 +350,18 @@ void err_set(char **err, const char *fmt, ...)
 	va_end(ap);
 }
 
+void err_prefix(char **err, const char *name)
+{
+	char *e;
+
+	if (err == NULL || *err == NULL)
+		return;
+	e = *err;
+	*err = NULL;
+	err_set(err, "%s: %s", name, e);
+	free(e);
+}
+
 void err_set_ssl(char **err, const char *fmt, ...)
 {
 	va_list ap;

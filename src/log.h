@@ -82,8 +82,33 @@ void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * Error strings: fallible functions return -1 and fill a "char **err" through
  * err_set(); the caller logs it and frees it with free(). err may be NULL.
  * Appends the OpenSSL error queue (and clears it) when ssl is non-zero.
+ *
+ * One rule for what an error says: the function that fails gives the
+ * reason only ("no certificate found (not a PEM file)"); it never names the
+ * file, URL or socket its caller passed it. The caller, who knows what the
+ * operator calls that thing, puts "path: " before the reason (err_prefix,
+ * or "%s: %s" in its log line), once. A function names only what its
+ * caller cannot know: another file it found (<cert>.issuer, <cert>.ocsp
+ * for store, which is given the certificate), or the path component it
+ * refused (fsroot). So no reader ever has to strip a prefix off again.
+ *
+ * One rule for running out of memory:
+ *  - at start-up (command line, config file, the first set-up in main) it is
+ *    an error like any other: a message, then exit status 2 (conf) or 1;
+ *  - in the running daemon (SIGHUP included) a failed allocation fails that
+ *    one operation, with "out of memory" as its reason, and that operation
+ *    is retried or reported like any other failure (a certificate's attempt
+ *    fails and is retried with backoff; a reload is refused and the old
+ *    configuration stays). Never a crash, never a value silently unset;
+ *  - abort() only for a broken invariant (a programming error, not an
+ *    input or a resource), with a comment saying which.
+ * When even the error string cannot be allocated, *err is left NULL: a
+ * caller that logs it writes "out of memory" then.
  */
 void err_set(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void err_set_ssl(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The caller's half of the rule: *err becomes "name: " *err (nothing when *err is NULL). */
+void err_prefix(char **err, const char *name);
 
 #endif

@@ -2,7 +2,12 @@
  * ocspd — keeps a verified OCSP staple next to every certificate.
  *
  * main wires the pipeline together (watch → renew → fetch/verify → store →
- * deliver), handles signals and --one-off, and is the only place that exits.
+ * deliver), handles signals and --one-off, and is the only place that exits:
+ * 2 for a usage or config error (out of memory while reading them included),
+ * 1 when the daemon cannot start (out of memory in a set-up step included)
+ * or a --one-off pass leaves a certificate without a staple. Once running,
+ * nothing exits or aborts on a failed allocation (log.h: the out-of-memory
+ * policy); a SIGHUP that runs out is a reload refused.
  */
 #include "certcache.h"
 #include "conf.h"

@@ -1,8 +1,11 @@
 /*
  * ocsp — builds OCSP requests and verifies responses (RFC 6960 3.2, RFC 5019).
  *
- * Pure functions over OpenSSL objects, safe to call from worker threads.
- * Nothing here touches the network or the disk.
+ * No state of its own: every function works on its arguments (ocsp_verify
+ * also shares decoded responder certificates through certcache, and
+ * ocsp_request_nonce draws from OpenSSL's random generator), so all are safe
+ * on worker threads. Nothing here touches the network or the disk. Errors
+ * are reasons; the caller names the certificate and responder (log.h).
  */
 #ifndef OCSPD_OCSP_H
 #define OCSPD_OCSP_H

@@ -35,15 +35,17 @@ static double rnd(void)
 	return (double)random() / ((double)RAND_MAX + 1.0);
 }
 
-/* The table's copy of s, one more user counted (release with unintern). */
+/* The table's copy of s, one more user counted (release with unintern); NULL when out of memory. */
 static const char *intern(struct renew *r, const char *s)
 {
 	struct istr *i;
 
 	HASH_FIND_STR(r->strs, s, i);
 	if (i == NULL) {
-		if ((i = calloc(1, sizeof(*i))) == NULL || (i->s = strdup(s)) == NULL)
-			abort();
+		if ((i = calloc(1, sizeof(*i))) == NULL || (i->s = strdup(s)) == NULL) {
+			free(i);
+			return NULL;
+		}
 		HASH_ADD_KEYPTR(hh, r->strs, i->s, strlen(i->s), i);
 	}
 	i->refs++;
@@ -63,7 +65,10 @@ static void unintern(struct renew *r, const char *s)
 	}
 }
 
-/* The table's entry for issuer x (x itself is not kept), one more user counted. */
+/*
+ * The table's entry for issuer x (x itself is not kept, it gains a
+ * reference), one more user counted; NULL when out of memory.
+ */
 static struct issuer *issuer_ref(struct renew *r, X509 *x)
 {
 	struct issuer *i;
@@ -71,11 +76,11 @@ static struct issuer *issuer_ref(struct renew *r, X509 *x)
 	unsigned int n;
 
 	if (!X509_digest(x, EVP_sha256(), fp, &n))
-		abort();
+		return NULL;
 	HASH_FIND(hh, r->issuers, fp, sizeof(fp), i);
 	if (i == NULL) {
 		if ((i = calloc(1, sizeof(*i))) == NULL)
-			abort();
+			return NULL;
 		memcpy(i->fp, fp, sizeof(fp));
 		X509_up_ref(x);
 		i->x = x;
@@ -93,6 +98,30 @@ static void issuer_unref(struct renew *r, struct issuer *i)
 		X509_free(i->x);
 		free(i);
 	}
+}
+
+/*
+ * The references a newly parsed bundle b needs (its issuer, its URLs) into
+ * *iss and urls (BUNDLE_MAX_URLS entries). 0, or -1 when out of memory,
+ * with none taken.
+ */
+static int refs_take(struct renew *r, const struct bundle *b, struct issuer **iss,
+    const char **urls)
+{
+	int i;
+
+	if ((*iss = issuer_ref(r, b->issuer)) == NULL)
+		return -1;
+	for (i = 0; i < b->n_urls; i++)
+		if ((urls[i] = intern(r, b->urls[i])) == NULL)
+			break;
+	if (i == b->n_urls)
+		return 0;
+	while (i-- > 0)
+		unintern(r, urls[i]);
+	issuer_unref(r, *iss);
+	*iss = NULL;
+	return -1;
 }
 
 /* c lets go of its responder URLs and issuer (never while a job borrows them). */
@@ -205,6 +234,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents);
  */
 static int wanted_else_freed_or_reparsed(struct cert *c)
 {
+	/* A broken invariant, not a resource: a job outlived its certificate (a bug). */
 	if (c->magic != CERT_MAGIC)
 		abort();
 	if (c->removed) {
@@ -473,11 +503,10 @@ static void parse_run(void *arg)
 	}
 	j->subject = name_text(X509_get_subject_name(j->b->leaf));
 	j->serial = serial_text(X509_get0_serialNumber(j->b->leaf));
-	if (bundle_verify_chain(j->b, j->trust, j->path, &j->err) == -1)
+	if (bundle_verify_chain(j->b, j->trust, &j->err) == -1)
 		return;
 	if (ocsp_request(j->b->leaf, j->b->issuer, &j->id, &j->req, &j->req_len, &oerr) == -1) {
-		/* Parse errors name the file (bundle's do): so does this one. */
-		err_set(&j->err, "%s: cannot build the OCSP request (%s)", j->path, oerr != NULL ? oerr : "out of memory");
+		err_set(&j->err, "cannot build the OCSP request (%s)", oerr != NULL ? oerr : "out of memory");
 		free(oerr);
 		return;
 	}
@@ -502,6 +531,8 @@ static void parse_done(void *arg)
 	struct cert *c = j->c;
 	struct renew *r = j->r;
 	double now = renew_now();
+	struct issuer *iss = NULL;
+	const char *urls[BUNDLE_MAX_URLS];
 
 	r->parsing--;
 	if (!wanted_else_freed_or_reparsed(c))
@@ -512,10 +543,16 @@ static void parse_done(void *arg)
 	c->serial = j->serial;
 	j->subject = j->serial = NULL;
 	c->no_url = j->no_url;
-	if (j->err != NULL) {
+	/*
+	 * Failed, with the reason in j->err (NULL only when even that found no
+	 * memory), or the new certificate's references cannot be taken.
+	 */
+	if (j->err != NULL || j->id == NULL || refs_take(r, j->b, &iss, urls) == -1) {
+		const char *why = j->err != NULL ? j->err : "out of memory";
+
 		set_state(c, CERT_IDLE);
-		if (c->last_err == NULL || strcmp(c->last_err, j->err) != 0)
-			log_err("%s", j->err);
+		if (c->last_err == NULL || strcmp(c->last_err, why) != 0)
+			log_err("%s: %s", c->path, why);
 		free(c->last_err);
 		c->last_err = j->err;
 		j->err = NULL;
@@ -546,20 +583,12 @@ static void parse_done(void *arg)
 	j->id = NULL;
 	j->req = NULL;
 	index_add(c);
-	{
-		/* The new certificate's URLs and issuer first: those it shares with the old one stay. */
-		struct issuer *iss = issuer_ref(r, j->b->issuer);
-		const char *urls[BUNDLE_MAX_URLS];
-		int n = j->b->n_urls;
-
-		for (int i = 0; i < n; i++)
-			urls[i] = intern(r, j->b->urls[i]);
-		cert_unref(c);
-		c->iss = iss;
-		c->issuer = iss->x;
-		c->n_urls = n;
-		memcpy(c->urls, urls, n * sizeof(urls[0]));
-	}
+	/* The new certificate's URLs and issuer were taken first: those it shares with the old one stay. */
+	cert_unref(c);
+	c->iss = iss;
+	c->issuer = iss->x;
+	c->n_urls = j->b->n_urls;
+	memcpy(c->urls, urls, (size_t)c->n_urls * sizeof(urls[0]));
 	c->ident = j->ident;
 	c->have_ident = j->have_ident;
 	c->withdrawn = 0;	/* a new file: a withdrawal refused for the old one is due again */

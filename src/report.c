@@ -119,13 +119,9 @@ void renew_report(const struct renew *r)
 		double at = next_attempt(r, c, now);
 		const char *name = renew_state_name(c->standing), *busy = c->state != CERT_IDLE ? "; in progress" : "";
 		const char *why = c->last_err != NULL ? c->last_err : "not fetched yet";
-		size_t len = strlen(c->path);
 
 		ocsp_fmt_time(at, t2, sizeof(t2));
 		ocsp_fmt_time(c->next_update, t1, sizeof(t1));
-		/* Parse errors already start with the path. */
-		if (strncmp(why, c->path, len) == 0 && why[len] == ':' && why[len + 1] == ' ')
-			why += len + 2;
 		if (c->standing == RENEW_STAPLED)
 			log_debug("status: %s: %s (good until %s, renew at %s)%s", c->path, name, t1, t2, busy);
 		else if (c->standing == RENEW_REVOKED)

@@ -247,10 +247,6 @@ static int report(const char *url, const char *text)
 		r->expires = jstr(o, "next_update");
 		r->renewal = jstr(o, "next_renewal");
 		r->last_error = jstr(o, "last_error");
-		/* Parse errors start with the path, already in its own column. */
-		if (r->last_error != NULL && strncmp(r->last_error, r->path, strlen(r->path)) == 0 &&
-		    strncmp(r->last_error + strlen(r->path), ": ", 2) == 0)
-			r->last_error += strlen(r->path) + 2;
 		if ((r->shown_path = shown(r->path)) != NULL)
 			r->path = r->shown_path;
 		if (r->last_error != NULL && (r->shown_error = shown(r->last_error)) != NULL)

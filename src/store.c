@@ -66,6 +66,8 @@ int store_read(const char *certpath, size_t max, unsigned char **buf, size_t *le
 	}
 	/* Only a regular file of ours: a symlink planted as the staple is never read. */
 	rc = fsroot_read(path, FSROOT_NOFOLLOW, max, buf, len, err);
+	/* The caller gave the certificate: the staple file is ours to name. */
+	err_prefix(err, path);
 	if (rc == FSROOT_MISSING) {
 		free(err != NULL ? *err : NULL);
 		if (err != NULL)
@@ -198,8 +200,10 @@ static int put_dir(struct store *s, struct put *p)
 	if (s->ndirs == STORE_MAX_DIRS)
 		return -1;
 	p->dir = -1;
-	if ((fd = fsroot_open_dir(p->target, &p->base, &configured, &p->err)) == -1)
+	if ((fd = fsroot_open_dir(p->target, &p->base, &configured, &p->err)) == -1) {
+		err_prefix(&p->err, p->target);
 		return 0;
+	}
 	d = &s->dirs[s->ndirs];
 	memset(d, 0, sizeof(*d));
 	if ((d->path = strndup(p->target, dl)) == NULL) {

@@ -52,7 +52,8 @@ int store_pending(const struct store *s);
  * Reads the staple on disk, <certpath>.ocsp, into a malloc'd buffer (caller
  * frees) when it is a regular file of at most max bytes: 0 (*len 0 when there
  * is none), or -1 with *err when it cannot be read (a symlink, a FIFO...;
- * nothing about a symlink's target is said).
+ * nothing about a symlink's target is said). The error names the staple
+ * file, "<certpath>.ocsp: reason": the caller passed the certificate.
  */
 int store_read(const char *certpath, size_t max, unsigned char **buf, size_t *len,
     char **err);

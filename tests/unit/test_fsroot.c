@@ -120,7 +120,8 @@ static void test_symlinked_staple_refused(void **state)
 
 	(void)state;
 	assert_int_equal(fsroot_read(at("root/sub/a.pem.ocsp"), FSROOT_NOFOLLOW, 0, &buf, &len, &err), -1);
-	snprintf(want, sizeof(want), "%s/root/sub/a.pem.ocsp: a symbolic link; not followed (it must be a regular file)", top);
+	/* The caller names the file; the reason says nothing about the link's target. */
+	snprintf(want, sizeof(want), "a symbolic link; not followed (it must be a regular file)");
 	assert_string_equal(err, want);
 	free(err);
 }

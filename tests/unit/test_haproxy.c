@@ -294,14 +294,29 @@ static void test_cfg(void **state)
 		free(crts.v[i]);
 	free(crts.v);
 
-	/* Missing crt-list and missing file: errors that name the file. */
+	/*
+	 * Missing crt-list and missing file: the reader names the crt-list it
+	 * found, never the file it was given (log.h); haproxy_cfg_crts, its
+	 * caller, puts that name first, once.
+	 */
 	write_file(cfgpath, "frontend fe\n bind :443 ssl crt-list /nonexistent/list\n");
 	assert_int_equal(haproxy_cfg_read(cfgpath, &cfg, &err), -1);
-	assert_non_null(strstr(err, "/nonexistent/list"));
+	assert_non_null(strstr(err, "/nonexistent/list: cannot read crt-list"));
+	assert_null(strstr(err, cfgpath));
 	free(err);
 	err = NULL;
 	assert_int_equal(haproxy_cfg_read("/nonexistent/haproxy.cfg", &cfg, &err), -1);
-	assert_non_null(strstr(err, "/nonexistent/haproxy.cfg"));
+	assert_string_equal(err, "cannot read HAProxy config (No such file or directory)");
+	free(err);
+	err = NULL;
+	v[0] = "/nonexistent/haproxy.cfg";
+	cfgs.v = v;
+	cfgs.n = 1;
+	crts.v = NULL;
+	crts.n = 0;
+	assert_int_equal(haproxy_cfg_crts(&cfgs, &crts, &err), -1);
+	assert_int_equal(crts.n, 0);
+	assert_string_equal(err, "/nonexistent/haproxy.cfg: cannot read HAProxy config (No such file or directory)");
 	free(err);
 }
 

@@ -198,7 +198,7 @@ static int verify(const char *name, struct ocsp_result *res, char **err)
 	int rc;
 
 	snprintf(path, sizeof(path), "fuzz/corpus/ocsp/%s.der", name);
-	assert_int_equal(read_file(path, 0, &der, &len, NULL), 0);
+	assert_int_equal(bundle_read_file(path, 0, &der, &len, NULL), 0);
 	rc = ocsp_verify(der, len, id, issuer, NULL, 0, FIXTURE_NOW, res, err);
 	free(der);
 	return rc;
@@ -273,7 +273,7 @@ static void test_truncated(void **state)
 	size_t len = 0;
 
 	(void)state;
-	assert_int_equal(read_file("fuzz/corpus/ocsp/good.der", 0, &der, &len, NULL), 0);
+	assert_int_equal(bundle_read_file("fuzz/corpus/ocsp/good.der", 0, &der, &len, NULL), 0);
 	for (size_t n = 0; n < len; n++) {
 		struct ocsp_result res;
 		char *err = NULL;
