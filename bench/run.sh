@@ -12,6 +12,10 @@
 #   STORM_VALIDITY response lifetime (s) for the renewal storm (120): every
 #                  staple is due at STORM_VALIDITY/2, within 10 % jitter
 #   BENCH_WORK     scratch directory (build/work; removed at the end unless BENCH_KEEP=1)
+#   BASELINE       another ocspd binary (e.g. the last release) to compare with:
+#                  the whole run is made for it first, with the same knobs, and
+#                  its figures are printed below each row of OCSPD's
+#   ROWS_OUT       write the raw rows (tab-separated) to this file too
 set -u
 cd "$(dirname "$0")"
 BENCH=$PWD
@@ -25,7 +29,7 @@ INTERVAL_MS=${INTERVAL_MS:-20}
 STORM_VALIDITY=${STORM_VALIDITY:-120}
 WORK=${BENCH_WORK:-$BENCH/build/work}
 B=$BENCH/build
-RESULTS=$BENCH/results
+RESULTS=${RESULTS:-$BENCH/results}
 
 die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
@@ -33,6 +37,17 @@ say() { echo "bench: $*" >&2; }
 [ -x "$OCSPD" ] || die "no daemon at $OCSPD (run 'make bench' from the top, or set OCSPD)"
 OCSPD=$(cd "$(dirname "$OCSPD")" && pwd)/$(basename "$OCSPD")
 make -s -C "$BENCH" all || die "cannot build the bench helpers"
+BASE_ROWS=""
+TAB=$'\t'
+if [ -n "${BASELINE:-}" ]; then
+	[ -x "$BASELINE" ] || die "no baseline binary at $BASELINE"
+	BASE_ROWS=$WORK.baseline-rows
+	say "baseline run first: $BASELINE"
+	base_bin=$(cd "$(dirname "$BASELINE")" && pwd)/$(basename "$BASELINE")
+	BASELINE="" OCSPD=$base_bin ROWS_OUT=$BASE_ROWS BENCH_WORK=$WORK.baseline \
+	    RESULTS=$BENCH/build/results-baseline "$BENCH/run.sh" >&2 || die "the baseline run failed"
+	say "now the binary under test: $OCSPD"
+fi
 [ "$BENCH_SMALL" -le "$BENCH_N" ] || BENCH_SMALL=$BENCH_N
 [ "$BASELINE_N" -le "$BENCH_N" ] || BASELINE_N=$BENCH_N
 
@@ -315,11 +330,17 @@ stop_responder
 {
 	echo "ocspd benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores $(sed -n 's/model name.*: //p' /proc/cpuinfo | head -1), $(uname -sr)"
 	echo "ocspd $("$OCSPD" --version 2>&1 | head -1), $(openssl version | cut -d' ' -f1-2), workdir $(df -T "$WORK" | awk 'NR == 2 {print $2}')"
+	[ -n "$BASE_ROWS" ] && echo "baseline (rows marked \"  baseline\", run first with the same knobs): $BASELINE"
 	echo "targets: cold start >= 5000 certs/s and >= 30x the openssl loop, peak RSS < 40 MB, idle < 0.1% of a core, new file p99 < 200 ms"
 	echo
 	{
 		printf 'scenario\tcerts\tseconds\tcerts/s\tCPU s\tpeak RSS MB\ttarget\tnote\n'
-		for r in "${ROWS[@]}"; do printf '%s\n' "$r"; done
+		for r in "${ROWS[@]}"; do
+			printf '%s\n' "$r"
+			# The baseline's row of the same scenario, right below.
+			[ -n "$BASE_ROWS" ] && awk -F'\t' -v s="${r%%"$TAB"*}" -v OFS='\t' \
+			    '$1 == s { $1 = "  baseline"; print }' "$BASE_ROWS"
+		done
 	} | awk -F'\t' '
 		{ for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } nf[NR] = NF }
 		END {
@@ -338,3 +359,4 @@ stop_responder
 	echo
 	echo "ocspd logged $DAEMON_ERRORS error/warning lines in steady state; logs and raw data: $WORK (kept with BENCH_KEEP=1)"
 } | tee "$RESULTS/latest.txt"
+if [ -n "${ROWS_OUT:-}" ]; then printf '%s\n' "${ROWS[@]}" >"$ROWS_OUT"; fi

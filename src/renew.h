@@ -56,7 +56,8 @@ int renew_busy(const struct renew *r);
  * Logs where every certificate stands (SIGUSR1): one summary line (the
  * counts of renew_summary and how many have work in flight), then one line
  * per certificate that is not stapled, starting with its state name; stapled
- * ones only at debug level.
+ * ones only at debug level, as is how many responder URLs and issuers are
+ * held (shared between certificates, dropped with the last one using them).
  */
 void renew_report(const struct renew *r);
 

@@ -115,6 +115,10 @@ void renew_report(const struct renew *r)
 
 	renew_summary(r, sum, sizeof(sum));
 	log_info("status: %d certificate%s: %s; %d in progress", known, known == 1 ? "" : "s", sum, r->busy);
+	/* Shared by the certificates, freed with the last one: certificates come and go for months. */
+	log_debug("status: in memory: %u distinct responder URL%s, %u distinct issuer%s",
+	    HASH_COUNT(r->strs), HASH_COUNT(r->strs) == 1 ? "" : "s",
+	    HASH_COUNT(r->issuers), HASH_COUNT(r->issuers) == 1 ? "" : "s");
 	HASH_ITER(hh, r->certs, c, tmp) {
 		double at = next_attempt(r, c, now);
 		const char *name = renew_state_name(c->standing), *busy = c->state != CERT_IDLE ? "; in progress" : "";
