@@ -377,6 +377,7 @@ static void attempt_failed(struct cert *c, const char *reason)
 		if (c->err_repeats > 1)
 			log_info("%s: the previous error repeated %d times", c->path, c->err_repeats);
 		free(c->last_err);
+		/* Out of memory: the failure still counts and is retried; only its reason goes unshown. */
 		c->last_err = strdup(reason);
 		c->err_repeats = 1;
 	}

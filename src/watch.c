@@ -324,7 +324,15 @@ static void add_inotify(struct watch *w, const char *dir, int scanned, int nofol
 		HASH_ADD_INT(w->dirs, wd, d);
 	}
 	d->scanned |= scanned;
-	d->path = strdup(dir);
+	if ((d->path = strdup(dir)) == NULL) {
+		/* Out of memory (log.h): this directory loses inotify, the rescan still covers it. */
+		log_warn("%s: cannot watch with inotify (out of memory); relying on the rescan", dir);
+		inotify_rm_watch(w->ifd, wd);
+		HASH_DEL(w->dirs, d);
+		free(d);
+		w->healthy = 0;
+		return;
+	}
 	remember_dir(d);
 }
 
