@@ -337,9 +337,10 @@ stop_responder
 		printf 'scenario\tcerts\tseconds\tcerts/s\tCPU s\tpeak RSS MB\ttarget\tnote\n'
 		for r in "${ROWS[@]}"; do
 			printf '%s\n' "$r"
-			# The baseline's row of the same scenario, right below.
-			[ -n "$BASE_ROWS" ] && awk -F'\t' -v s="${r%%"$TAB"*}" -v OFS='\t' \
-			    '$1 == s { $1 = "  baseline"; print }' "$BASE_ROWS"
+			# The baseline's row of the same scenario and size, right below.
+			rest=${r#*"$TAB"}
+			[ -n "$BASE_ROWS" ] && awk -F'\t' -v s="${r%%"$TAB"*}" -v n="${rest%%"$TAB"*}" -v OFS='\t' \
+			    '$1 == s && $2 == n { $1 = "  baseline"; print }' "$BASE_ROWS"
 		done
 	} | awk -F'\t' '
 		{ for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } nf[NR] = NF }
