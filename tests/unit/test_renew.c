@@ -127,7 +127,7 @@ static struct answer response(OCSP_CERTID *id, int status, long this_off, long n
 
 	a.der = testpki_response(id, status, this_off, next_off, pki.ca, pki.ca_key, &a.len);
 	a.this_update = now + this_off;
-	a.next_update = now + next_off;
+	a.next_update = next_off != TESTPKI_NO_NEXT ? now + next_off : 0;
 	return a;
 }
 
@@ -711,7 +711,8 @@ static void test_good_then_recycled(void **state)
 
 /*
  * Answers that must never be stored (expired, for another certificate, a
- * bad signature, status unknown, tryLater, an HTTP error): each is a failed attempt with its
+ * bad signature, status unknown, no nextUpdate and older than
+ * default-validity, tryLater, an HTTP error): each is a failed attempt with its
  * own reason, nothing written or delivered, the retry backing off (30 s
  * doubling); then a good answer clears the errors and is stored.
  */
@@ -722,6 +723,7 @@ static void test_refused_answers_back_off(void **state)
 	struct answer other = response(pki.other_id, V_OCSP_CERTSTATUS_GOOD, -60, HALF_DAY);
 	struct answer badsig = good(-60, HALF_DAY);
 	struct answer unknown = response(pki.id, V_OCSP_CERTSTATUS_UNKNOWN, -60, HALF_DAY);
+	struct answer nonext_old = response(pki.id, V_OCSP_CERTSTATUS_GOOD, -7200, TESTPKI_NO_NEXT);
 	struct answer trylater = { 0 }, g;
 	struct answer err500 = { (unsigned char *)OPENSSL_strdup("oops"), 4, 0, 0 };
 	const struct {
@@ -733,6 +735,7 @@ static void test_refused_answers_back_off(void **state)
 		{ &other, 200, "CertID mismatch" },
 		{ &badsig, 200, "signature does not verify" },
 		{ &unknown, 200, "status is unknown" },
+		{ &nonext_old, 200, "older than default-validity" },
 		{ &trylater, 200, "trylater" },
 		{ &err500, 500, "HTTP status 500" },
 	};
@@ -775,6 +778,7 @@ static void test_refused_answers_back_off(void **state)
 	answer_free(&other);
 	answer_free(&badsig);
 	answer_free(&unknown);
+	answer_free(&nonext_old);
 	answer_free(&trylater);
 	answer_free(&err500);
 	answer_free(&g);

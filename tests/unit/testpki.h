@@ -7,6 +7,7 @@
 #ifndef OCSPD_TESTPKI_H
 #define OCSPD_TESTPKI_H
 
+#include <limits.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
@@ -64,18 +65,21 @@ static inline unsigned char *testpki_der(OCSP_RESPONSE *resp, size_t *len)
 	return der;
 }
 
+#define TESTPKI_NO_NEXT	LONG_MIN	/* next_off: a response without nextUpdate */
+
 /*
  * A BasicOCSPResponse with one SingleResponse for id: status (a
  * V_OCSP_CERTSTATUS_*), thisUpdate and nextUpdate at these offsets from now
- * in seconds, signed by ca/key (the issuer itself, no certificates
- * included). Returned as DER (OPENSSL_free it).
+ * in seconds (TESTPKI_NO_NEXT: none), signed by ca/key (the issuer itself,
+ * no certificates included). Returned as DER (OPENSSL_free it).
  */
 static inline unsigned char *testpki_response(OCSP_CERTID *id, int status, long this_off,
     long next_off, X509 *ca, EVP_PKEY *key, size_t *len)
 {
 	OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
 	OCSP_RESPONSE *resp;
-	ASN1_TIME *tu = X509_gmtime_adj(NULL, this_off), *nu = X509_gmtime_adj(NULL, next_off);
+	ASN1_TIME *tu = X509_gmtime_adj(NULL, this_off);
+	ASN1_TIME *nu = next_off != TESTPKI_NO_NEXT ? X509_gmtime_adj(NULL, next_off) : NULL;
 	int revoked = status == V_OCSP_CERTSTATUS_REVOKED;
 	unsigned char *der;
 
