@@ -634,6 +634,25 @@ static void expect_indexed(struct fx *fx, const struct answer *a)
 	assert_within(sp.next_update, a->next_update - 1, a->next_update + 1);
 }
 
+/* /metrics' ocspd_fetches_total for the responder and result ("good", "try_later"...). */
+static unsigned long fetched(const char *result)
+{
+	char *text = NULL, want[160], *line;
+	size_t size = 0;
+	unsigned long n = 0;
+	FILE *out = open_memstream(&text, &size);
+
+	assert_non_null(out);
+	assert_int_equal(metrics_write(out), 0);
+	fclose(out);
+	snprintf(want, sizeof(want), "ocspd_fetches_total{responder=\"http://127.0.0.1:%u/\",result=\"%s\"} ",
+	    srv.port, result);
+	if ((line = strstr(text, want)) != NULL)
+		n = strtoul(line + strlen(want), NULL, 10);
+	free(text);
+	return n;
+}
+
 /* Writes the certificate file with an answer on disk beside it, as found at start. */
 static void write_found(struct fx *fx, const struct answer *a)
 {
@@ -713,8 +732,8 @@ static void test_good_then_recycled(void **state)
  * Answers that must never be stored (expired, for another certificate, a
  * bad signature, status unknown, no nextUpdate and older than
  * default-validity, tryLater, an HTTP error): each is a failed attempt with its
- * own reason, nothing written or delivered, the retry backing off (30 s
- * doubling); then a good answer clears the errors and is stored.
+ * own reason and /metrics result, nothing written or delivered, the retry
+ * backing off (30 s doubling); then a good answer clears the errors and is stored.
  */
 static void test_refused_answers_back_off(void **state)
 {
@@ -730,14 +749,15 @@ static void test_refused_answers_back_off(void **state)
 		const struct answer *a;	/* what the responder says */
 		unsigned code;		/* with this HTTP status */
 		const char *why;	/* part of the reason recorded */
+		const char *counted;	/* the result /metrics counts it under */
 	} steps[] = {
-		{ &expired, 200, "nextUpdate in the past" },
-		{ &other, 200, "CertID mismatch" },
-		{ &badsig, 200, "signature does not verify" },
-		{ &unknown, 200, "status is unknown" },
-		{ &nonext_old, 200, "older than default-validity" },
-		{ &trylater, 200, "trylater" },
-		{ &err500, 500, "HTTP status 500" },
+		{ &expired, 200, "nextUpdate in the past", "invalid" },
+		{ &other, 200, "CertID mismatch", "invalid" },
+		{ &badsig, 200, "signature does not verify", "invalid" },
+		{ &unknown, 200, "status is unknown", "unknown" },
+		{ &nonext_old, 200, "older than default-validity", "good" },	/* authentic, too old */
+		{ &trylater, 200, "trylater", "try_later" },
+		{ &err500, 500, "HTTP status 500", "error" },
 	};
 	struct seen s;
 	double t0, t1;
@@ -746,6 +766,8 @@ static void test_refused_answers_back_off(void **state)
 	trylater.der = testpki_status_only(OCSP_RESPONSE_STATUS_TRYLATER, &trylater.len);
 	write_bundle(fx->path, pki.leaf);
 	for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+		unsigned long counted = fetched(steps[k].counted);
+
 		serve_code(steps[k].code, steps[k].a->der, steps[k].a->len);
 		t0 = renew_now();
 		if (k == 0) {
@@ -758,6 +780,8 @@ static void test_refused_answers_back_off(void **state)
 		s = expect_state(fx, RENEW_FAILING, 0, (int)k + 1, steps[k].why);
 		assert_int_equal(renew_state_severity(s.st.state, s.st.has_staple), RENEW_SEV_CRITICAL);
 		expect_backoff(&s, (int)k + 1, t0, t1);
+		if (fetched(steps[k].counted) != counted + 1)
+			fail_msg("/metrics: %s not counted as %s", steps[k].why, steps[k].counted);
 		expect_no_file(fx);
 		expect_delivered(fx, 0);
 		expect_indexed(fx, NULL);
