@@ -890,7 +890,7 @@ static void test_never_earlier(void **state)
 static void test_kept_until_expiry(void **state)
 {
 	struct fx *fx = *state;
-	struct answer g = good(-1, 3);	/* expires in 3 s */
+	struct answer g = good(-1, 5);	/* expires in 5 s: time enough to fail once before */
 	static const unsigned char none[] = "down";
 	struct seen s;
 	double t0, t1, wait;
