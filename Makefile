@@ -33,8 +33,9 @@ ocspd-san: $(SRC:src/%.c=build-san/%.o)
 	$(CC) $(ALLCFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests (cmocka): one program per tests/unit/*.c, linked with the modules.
-build/unit-%: tests/unit/%.c $(LIBSRC:src/%.c=build-san/%.o)
-	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(SAN) -o $@ $^ $(LDLIBS) -lcmocka
+# Their shared helpers are headers in tests/unit (testpki.h): prerequisites, not inputs.
+build/unit-%: tests/unit/%.c $(LIBSRC:src/%.c=build-san/%.o) $(wildcard tests/unit/*.h) | build
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(SAN) -o $@ $(filter-out %.h,$^) $(LDLIBS) -lcmocka
 UNITBIN = $(UNITSRC:tests/unit/%.c=build/unit-%)
 
 # Test helpers written in C (fault-injecting responder and the like).

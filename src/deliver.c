@@ -10,7 +10,25 @@
 struct deliver {
 	struct haproxy *haproxy;	/* admin sockets, possibly none */
 	struct hook *hook;		/* --hook / --alert-hook, possibly off */
+	deliver_observer_fn *observer;	/* tests only (see deliver.h), may be NULL */
+	void *observer_arg;		/* its argument */
 };
+
+/* Tells the observer, if any, about one deliver_* call. */
+static void observe(struct deliver *d, enum deliver_kind kind, const char *certpath,
+    const unsigned char *der, size_t len, const char *event, const char *detail)
+{
+	struct deliver_event ev = { kind, certpath, der, len, event, detail };
+
+	if (d->observer != NULL)
+		d->observer(d->observer_arg, &ev);
+}
+
+void deliver_set_observer(struct deliver *d, deliver_observer_fn *fn, void *arg)
+{
+	d->observer = fn;
+	d->observer_arg = arg;
+}
 
 struct deliver *deliver_new(struct ev_loop *loop, const struct conf *c,
     deliver_foreach_fn *foreach, void *ctx, char **err)
@@ -61,6 +79,7 @@ void deliver_staple(struct deliver *d, const char *certpath,
 {
 	if (d == NULL)
 		return;
+	observe(d, DELIVER_STAPLE, certpath, der, len, NULL, NULL);
 	haproxy_push(d->haproxy, certpath, der, len);
 	hook_changed(d->hook, certpath);
 }
@@ -70,6 +89,7 @@ void deliver_recycled(struct deliver *d, const char *certpath,
 {
 	if (d == NULL)
 		return;
+	observe(d, DELIVER_RECYCLED, certpath, der, len, NULL, NULL);
 	haproxy_push(d->haproxy, certpath, der, len);
 }
 
@@ -78,6 +98,7 @@ void deliver_withdrawn(struct deliver *d, const char *certpath,
 {
 	if (d == NULL)
 		return;
+	observe(d, DELIVER_WITHDRAWN, certpath, NULL, 0, NULL, NULL);
 	if (id != NULL)
 		haproxy_withdraw(d->haproxy, certpath, id);
 	hook_changed(d->hook, certpath);
@@ -88,6 +109,7 @@ void deliver_alert(struct deliver *d, const char *event, const char *certpath,
 {
 	if (d == NULL)
 		return;
+	observe(d, DELIVER_ALERT, certpath, NULL, 0, event, detail);
 	hook_alert(d->hook, event, certpath, detail);
 }
 

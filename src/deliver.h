@@ -80,6 +80,31 @@ void deliver_withdrawn(struct deliver *d, const char *certpath,
 void deliver_alert(struct deliver *d, const char *event, const char *certpath,
     const char *detail);
 
+/*
+ * An observer of what the core hands over, for the unit tests of the renew
+ * cycle (tests/unit/test_renew.c), which check it without HAProxy or hooks.
+ * fn runs at the start of each deliver_staple, deliver_recycled,
+ * deliver_withdrawn and deliver_alert call, with that call's arguments
+ * (borrowed for the callback only); what is delivered does not change. The
+ * daemon sets none. fn NULL removes it.
+ */
+enum deliver_kind {
+	DELIVER_STAPLE,		/* deliver_staple: a new staple stored */
+	DELIVER_RECYCLED,	/* deliver_recycled: a staple reused from disk */
+	DELIVER_WITHDRAWN,	/* deliver_withdrawn: the staple emptied */
+	DELIVER_ALERT,		/* deliver_alert: event and detail set */
+};
+struct deliver_event {
+	enum deliver_kind kind;		/* which call */
+	const char *certpath;		/* the certificate */
+	const unsigned char *der;	/* the staple (STAPLE, RECYCLED), else NULL */
+	size_t len;			/* its length */
+	const char *event;		/* ALERT: "revoked", "expiring" or "expired", else NULL */
+	const char *detail;		/* ALERT: its detail, else NULL */
+};
+typedef void deliver_observer_fn(void *arg, const struct deliver_event *ev);
+void deliver_set_observer(struct deliver *d, deliver_observer_fn *fn, void *arg);
+
 /* Work still under way (pushes not yet answered, hooks running): --one-off waits for 0. */
 int deliver_busy(const struct deliver *d);
 

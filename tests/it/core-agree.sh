@@ -2,6 +2,9 @@
 # core-agree: one recorded state per certificate, so every report agrees.
 # Certificates in each state the daemon can be in:
 #   good1    stapled                   (openssl ocsp answers good)
+#   renewing stapled, renewal in progress (stapled from a faultd answering
+#                                       good for 40 s, replaced by one that
+#                                       never answers before the renewal)
 #   revoked  revoked                   (openssl ocsp answers revoked)
 #   noaia    no_ocsp_url
 #   dead     failing, no staple        (its responder refuses connections)
@@ -19,8 +22,12 @@ start_responder "$PKI" "$RESP_PORT"
 FPORT=$(free_port)
 start_faultd "$FPORT"
 BASE=http://127.0.0.1:$FPORT
+RPORT=$(free_port)
+start_faultd "$RPORT" -m good -v 40
 site=$T/site
 mkdir -p "$site"
+"$FAULTD" leaf "$CA/inter.pem" "$CA/inter.key" "$CA/leaf.key" "$site/renewing.pem" "http://127.0.0.1:$RPORT/" ||
+	fail "leaf renewing"
 cp "$CERTS/good1.pem" "$CERTS/revoked.pem" "$CERTS/noaia.pem" "$site/"
 "$FAULTD" leaf "$CA/inter.pem" "$CA/inter.key" "$CA/leaf.key" "$site/dead.pem" http://127.0.0.1:1/ || fail "leaf dead"
 "$FAULTD" leaf "$CA/inter.pem" "$CA/inter.key" "$CA/leaf.key" "$site/kept.pem" http://127.0.0.1:1/ || fail "leaf kept"
@@ -33,14 +40,22 @@ SPORT=$(free_port)
 start_ocspd "$T/d.log" -v --no-recycle --ca-file "$CA/root.pem" --timeout 120 \
 	--status-listen "127.0.0.1:$SPORT" "$site"
 wait_log "$T/d.log" "good1.pem: staple stored" || fail "good1 not stapled"
+# Its renewal comes half-way to the end of the 40 s (about 20 s from now):
+# by then its responder never answers, so it stays in progress, stapled.
+wait_log "$T/d.log" "renewing.pem: staple stored" || fail "renewing not stapled"
+stop_pid "$FAULTD_PID"
+hangs() { grep -c "faultd: hang" "$T/faultd.log"; }
+start_faultd "$RPORT" -m hang
 wait_log "$T/d.log" "revoked.pem: no staple \(certificate revoked\); retry in" || fail "revoked: no retry"
 wait_log "$T/d.log" "dead.pem: no staple \(.*\); retry in" || fail "dead: no retry"
 wait_log "$T/d.log" "kept.pem: renewal failed \(.*\); keeping the current staple" || fail "kept: not failing with its staple"
 wait_for grep -q "hang" "$T/faultd.log" || fail "hang: never asked"
+HANGS=$(hangs)
+wait_for -t 60 eval '[ "$(hangs)" -gt "$HANGS" ]' || fail "renewing: renewal never asked"
 
 : >"$T/report.log"
 kill -USR1 "$OCSPD_PID"
-wait_log "$T/d.log" "status: 6 certificates: " || fail "no SIGUSR1 report"
+wait_log "$T/d.log" "status: 7 certificates: " || fail "no SIGUSR1 report"
 wait_log "$T/d.log" "status: $site/kept.pem: " || fail "SIGUSR1 report incomplete"
 curl -sf "http://127.0.0.1:$SPORT/status" >"$T/s.json" || fail "GET /status failed"
 curl -sf "http://127.0.0.1:$SPORT/metrics" >"$T/m.txt" || fail "GET /metrics failed"
@@ -50,7 +65,7 @@ echo "exit $?" >>"$T/st.txt"
 python3 - "$site" "$T/d.log" "$T/s.json" "$T/m.txt" "$T/st.txt" <<'EOF' || fail "the reports disagree (see above)"
 import json, re, sys
 site, dlog, sjson, mtxt, sttxt = sys.argv[1:]
-want = {"good1": ("stapled", True), "revoked": ("revoked", False), "noaia": ("no_ocsp_url", False),
+want = {"good1": ("stapled", True), "renewing": ("stapled", True), "revoked": ("revoked", False), "noaia": ("no_ocsp_url", False),
         "dead": ("failing", False), "kept": ("failing", True), "hang": ("pending", False)}
 states = ["stapled", "failing", "revoked", "no_ocsp_url", "pending"]
 bad = []
@@ -71,8 +86,8 @@ counts = {s: sum(1 for v in seen.values() if v == s) for s in states}
 
 # SIGUSR1: the last report's lines
 log = open(dlog).read().splitlines()
-start = max(i for i, l in enumerate(log) if "status: 6 certificates: " in l)
-summary = log[start].split("status: 6 certificates: ")[1]
+start = max(i for i, l in enumerate(log) if "status: 7 certificates: " in l)
+summary = log[start].split("status: 7 certificates: ")[1]
 wsum = f"{counts['stapled']} stapled, {counts['failing']} failing, {counts['revoked']} revoked, {counts['no_ocsp_url']} without OCSP URL, {counts['pending']} pending; "
 if not summary.startswith(wsum):
     bad.append(f"SIGUSR1 summary {summary!r}, /status counts say {wsum!r}")
@@ -84,8 +99,8 @@ for l in log[start + 1:]:
         rest = m.group(3)
         staple = m.group(2) == "stapled" or "keeping the staple" in rest
         check("SIGUSR1", m.group(1), m.group(2), staple)
-        if m.group(1) == "hang" and "in progress" not in rest:
-            bad.append(f"SIGUSR1: hang not shown in progress: {l}")
+        if m.group(1) in ("hang", "renewing") and "in progress" not in rest:
+            bad.append(f"SIGUSR1: {m.group(1)} not shown in progress: {l}")
 if sorted(got) != sorted(want):
     bad.append(f"SIGUSR1 lists {sorted(got)}")
 
@@ -97,7 +112,7 @@ for s in states:
 
 # ocspd status: summary, one row per certificate, exit status
 st = open(sttxt).read().splitlines()
-wst = f"OCSPD CRITICAL - 6 certificates: {counts['stapled']} stapled, {counts['failing']} failing, {counts['revoked']} revoked, {counts['no_ocsp_url']} no OCSP URL, {counts['pending']} pending"
+wst = f"OCSPD CRITICAL - 7 certificates: {counts['stapled']} stapled, {counts['failing']} failing, {counts['revoked']} revoked, {counts['no_ocsp_url']} no OCSP URL, {counts['pending']} pending"
 if st[0] != wst:
     bad.append(f"ocspd status summary {st[0]!r}, want {wst!r}")
 rows = {}
@@ -117,9 +132,12 @@ sys.exit(1 if bad else 0)
 EOF
 ok "SIGUSR1, /status, /metrics and ocspd status agree on every certificate"
 
-# The counts follow certificates that go and change: dead.pem removed, kept.pem
-# replaced by good1's bundle (now stapled from the responder).
-rm "$site/dead.pem"
+# The counts follow certificates that go and change: dead.pem and renewing.pem
+# removed, kept.pem replaced by good1's bundle (now stapled from the responder).
+# renewing's responder goes first: a forgotten certificate's request still in
+# flight would stay "in progress" until it lands.
+stop_pid "$FAULTD_PID"
+rm "$site/dead.pem" "$site/renewing.pem"
 cp "$site/good1.pem" "$site/kept.pem.new" && mv "$site/kept.pem.new" "$site/kept.pem"
 counts() {
 	curl -sf "http://127.0.0.1:$SPORT/metrics" | grep -c \

@@ -18,6 +18,7 @@
 #include "certcache.h"
 #include "ocsp.h"
 #include "../../fuzz/fixture.h"
+#include "testpki.h"
 
 static X509 *issuer;
 static OCSP_CERTID *id;
@@ -56,20 +57,9 @@ static OCSP_CERTID *mem_id;	/* CertID of a leaf it issued */
 
 static X509 *mem_cert(const char *cn, EVP_PKEY *key, long serial, X509 *ca, EVP_PKEY *cakey)
 {
-	X509 *x = X509_new();
-	X509_NAME *n = X509_NAME_new();
+	X509 *x = testpki_cert(cn, key, serial, ca);
 
-	assert_non_null(x);
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-	X509_set_subject_name(x, n);
-	X509_set_issuer_name(x, ca != NULL ? X509_get_subject_name(ca) : n);
-	X509_NAME_free(n);
-	X509_gmtime_adj(X509_getm_notBefore(x), -86400);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_set_pubkey(x, key);
-	assert_true(X509_sign(x, cakey != NULL ? cakey : key, EVP_sha256()) > 0);
+	testpki_sign(x, cakey != NULL ? cakey : key);
 	return x;
 }
 
@@ -110,8 +100,9 @@ static int mem_verify(int n, const int *st, const int *other, struct ocsp_result
 	OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
 	OCSP_RESPONSE *resp;
 	ASN1_TIME *tu = X509_gmtime_adj(NULL, -60), *nu = X509_gmtime_adj(NULL, 86400);
-	unsigned char *der = NULL;
-	int len, rc;
+	unsigned char *der;
+	size_t len;
+	int rc;
 
 	mem_pki();
 	for (int k = 0; k < n; k++) {
@@ -124,8 +115,8 @@ static int mem_verify(int n, const int *st, const int *other, struct ocsp_result
 	}
 	assert_true(OCSP_basic_sign(bs, mem_ca, mem_key, EVP_sha256(), NULL, OCSP_NOCERTS));
 	assert_non_null(resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs));
-	assert_true((len = i2d_OCSP_RESPONSE(resp, &der)) > 0);
-	rc = ocsp_verify(der, (size_t)len, mem_id, mem_ca, NULL, 0, (double)time(NULL), res, err);
+	der = testpki_der(resp, &len);
+	rc = ocsp_verify(der, len, mem_id, mem_ca, NULL, 0, (double)time(NULL), res, err);
 	OPENSSL_free(der);
 	OCSP_RESPONSE_free(resp);
 	OCSP_BASICRESP_free(bs);
