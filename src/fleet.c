@@ -1,6 +1,7 @@
 /* fleet — see fleet.h. */
 #include "fleet.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ enum fleet_state {
 	FLEET_UP,		/* both ready */
 	FLEET_DOWN,		/* lost or unreachable: retry timer running */
 	FLEET_REFUSED,		/* AUTH/SELECT refused: retry timer at FLEET_RETRY_REFUSED */
+	FLEET_OFF,		/* SIGHUP took --redis away: nothing until it is given again */
 };
 
 /* One command on the command connection, answered in the order sent. */
@@ -70,6 +72,13 @@ struct fleet {
 };
 
 static void fleet_connect(struct fleet *f);
+
+/* The one place the state changes: /metrics and /status follow it. */
+static void set_state(struct fleet *f, enum fleet_state st)
+{
+	f->state = st;
+	metrics_redis_state(fleet_state(f), st == FLEET_OFF ? NULL : f->url.shown);
+}
 
 /* ---------------------------------------------------------------- URL */
 
@@ -279,8 +288,7 @@ fail:
 
 /* ---------------------------------------------------------------- keys */
 
-/* <prefix><kind>:<hex of key> into buf (size bytes). */
-static void key_name(const struct fleet *f, const char *kind, const unsigned char *key, size_t klen,
+void fleet_key_name(const struct fleet *f, const char *kind, const unsigned char *key, size_t klen,
     char *buf, size_t size)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -334,7 +342,7 @@ static void lost(struct fleet *f, const redisAsyncContext *dying, const char *wh
 	if (f->state == FLEET_DOWN || f->state == FLEET_REFUSED)
 		return;
 	drop(f, dying);
-	f->state = FLEET_DOWN;
+	set_state(f, FLEET_DOWN);
 	if (!f->warned)
 		log_warn("redis %s: %s (%.200s); working alone, fetching from the responders until it is back",
 		    f->url.shown, was_up ? "connection lost" : "cannot connect", why);
@@ -354,7 +362,7 @@ static void refused(struct fleet *f, const char *what, const char *why)
 	if (f->state == FLEET_REFUSED)
 		return;
 	drop(f, NULL);
-	f->state = FLEET_REFUSED;
+	set_state(f, FLEET_REFUSED);
 	/* One error per outage: retries that are refused again say nothing new. */
 	if (f->warned != 2)
 		log_err("redis %s: %s refused (%.200s); working alone, trying again in %.0fs",
@@ -370,7 +378,7 @@ static void maybe_up(struct fleet *f)
 {
 	if (!f->cmd_ready || !f->sub_ready || f->state == FLEET_UP)
 		return;
-	f->state = FLEET_UP;
+	set_state(f, FLEET_UP);
 	f->backoff = FLEET_RETRY_MIN;
 	if (f->warned)
 		log_info("redis %s: connected again; sharing staples with the fleet", f->url.shown);
@@ -628,7 +636,7 @@ static void fleet_connect(struct fleet *f)
 	char reason[256];
 
 	drop(f, NULL);
-	f->state = FLEET_CONNECTING;
+	set_state(f, FLEET_CONNECTING);
 	f->connect_at = ev_now(f->loop);
 	f->cmd = open_one(f, 0, &why);
 	if (why == NULL)
@@ -708,6 +716,7 @@ void fleet_free(struct fleet *f)
 		return;
 	f->closing = 1;
 	drop(f, NULL);
+	metrics_redis_state(NULL, NULL);
 	ev_timer_stop(f->loop, &f->retry);
 	wake_all(f);
 	fleet_url_free(&f->url);
@@ -722,9 +731,19 @@ int fleet_reconfigure(struct fleet *f, const char *url, const char *prefix, cons
 	struct fleet_url u;
 	int same;
 
+	if (url == NULL) {
+		if (f->state == FLEET_OFF)
+			return 0;
+		log_info("redis %s: no longer configured; working alone", f->url.shown);
+		drop(f, NULL);
+		ev_timer_stop(f->loop, &f->retry);
+		set_state(f, FLEET_OFF);
+		wake_all(f);
+		return 0;
+	}
 	if (fleet_url_parse(url, &u, err) == -1)
 		return -1;
-	same = strcmp(prefix, f->prefix) == 0 && strcmp(node, f->node) == 0 &&
+	same = f->state != FLEET_OFF && strcmp(prefix, f->prefix) == 0 && strcmp(node, f->node) == 0 &&
 	    strcmp(u.shown, f->url.shown) == 0 &&
 	    strcmp(u.pass != NULL ? u.pass : "", f->url.pass != NULL ? f->url.pass : "") == 0;
 	if (same) {
@@ -737,7 +756,7 @@ int fleet_reconfigure(struct fleet *f, const char *url, const char *prefix, cons
 	ev_timer_stop(f->loop, &f->retry);
 	f->backoff = FLEET_RETRY_MIN;
 	f->warned = 0;
-	f->state = FLEET_CONNECTING;
+	set_state(f, FLEET_CONNECTING);
 	drop(f, NULL);
 	wake_all(f);
 	fleet_connect(f);
@@ -751,7 +770,7 @@ int fleet_up(const struct fleet *f)
 
 const char *fleet_state(const struct fleet *f)
 {
-	static const char *const names[] = { "connecting", "up", "down", "refused" };
+	static const char *const names[] = { "connecting", "up", "down", "refused", "off" };
 
 	return names[f->state];
 }
@@ -761,6 +780,17 @@ const char *fleet_shown_url(const struct fleet *f)
 	return f->url.shown;
 }
 
+/*
+ * Commands may be sent while connecting: hiredis queues them behind the
+ * handshake, so that the certificates found at start (before Redis has
+ * answered) ask the fleet instead of every node fetching. A refused
+ * handshake fails them, as does the connect deadline.
+ */
+static int ready(const struct fleet *f)
+{
+	return f->cmd != NULL && (f->state == FLEET_UP || f->state == FLEET_CONNECTING);
+}
+
 /* Sends argv on the command connection for c (freed here on failure). 0, or -1. */
 static int send_cmd(struct fleet *f, struct cmd *c, int argc, const char **argv, const size_t *lens)
 {
@@ -768,7 +798,7 @@ static int send_cmd(struct fleet *f, struct cmd *c, int argc, const char **argv,
 		return -1;
 	c->f = f;
 	c->sent = ev_now(f->loop);
-	if (!fleet_up(f) || redisAsyncCommandArgv(f->cmd, on_reply, c, argc, argv, lens) != REDIS_OK) {
+	if (!ready(f) || redisAsyncCommandArgv(f->cmd, on_reply, c, argc, argv, lens) != REDIS_OK) {
 		free(c);
 		return -1;
 	}
@@ -788,11 +818,11 @@ int fleet_get(struct fleet *f, const unsigned char *key, size_t klen, fleet_get_
 	size_t lens[4];
 	struct cmd *c;
 
-	if (!fleet_up(f) || (c = calloc(1, sizeof(*c))) == NULL)
+	if (!ready(f) || (c = calloc(1, sizeof(*c))) == NULL)
 		return -1;
 	c->get = fn;
 	c->arg = arg;
-	key_name(f, "staple", key, klen, name, sizeof(name));
+	fleet_key_name(f, "staple", key, klen, name, sizeof(name));
 	/* One byte more than allowed tells a value that is too large, without reading all of it. */
 	snprintf(end, sizeof(end), "%d", FLEET_VALUE_MAX);
 	argv[0] = "GETRANGE";
@@ -812,11 +842,11 @@ int fleet_lease(struct fleet *f, const unsigned char *key, size_t klen, double t
 	size_t lens[6];
 	struct cmd *c;
 
-	if (!fleet_up(f) || (c = calloc(1, sizeof(*c))) == NULL)
+	if (!ready(f) || (c = calloc(1, sizeof(*c))) == NULL)
 		return -1;
 	c->lease = fn;
 	c->arg = arg;
-	key_name(f, "lease", key, klen, name, sizeof(name));
+	fleet_key_name(f, "lease", key, klen, name, sizeof(name));
 	snprintf(ms, sizeof(ms), "%.0f", ttl * 1000 < 1 ? 1 : ttl * 1000);
 	argv[0] = "EVAL";
 	argv[1] = LEASE_LUA;
@@ -835,9 +865,9 @@ void fleet_release(struct fleet *f, const unsigned char *key, size_t klen)
 	const char *argv[5];
 	size_t lens[5];
 
-	if (!fleet_up(f))
+	if (!ready(f))
 		return;
-	key_name(f, "lease", key, klen, name, sizeof(name));
+	fleet_key_name(f, "lease", key, klen, name, sizeof(name));
 	argv[0] = "EVAL";
 	argv[1] = RELEASE_LUA;
 	argv[2] = "1";
@@ -855,9 +885,9 @@ void fleet_put(struct fleet *f, const unsigned char *key, size_t klen, const uns
 	const char *argv[5];
 	size_t lens[5];
 
-	if (!fleet_up(f) || ttl * 1000 < 1)
+	if (!ready(f) || ttl * 1000 < 1)
 		return;
-	key_name(f, "staple", key, klen, name, sizeof(name));
+	fleet_key_name(f, "staple", key, klen, name, sizeof(name));
 	snprintf(ms, sizeof(ms), "%.0f", ttl * 1000);
 	argv[0] = "SET";
 	argv[1] = name;
@@ -871,7 +901,7 @@ void fleet_put(struct fleet *f, const unsigned char *key, size_t klen, const uns
 	lens[4] = strlen(ms);
 	if (send_cmd(f, calloc(1, sizeof(struct cmd)), 5, argv, lens) == -1)
 		return;
-	key_name(f, "", key, klen, hex, sizeof(hex));
+	fleet_key_name(f, "", key, klen, hex, sizeof(hex));
 	/* key_name put the prefix first: the announcement is the hex alone. */
 	argv[0] = "PUBLISH";
 	argv[1] = f->channel;
@@ -887,7 +917,7 @@ int fleet_watch(struct fleet *f, const unsigned char *key, size_t klen, fleet_an
 	struct watch *w;
 	struct waiter *v;
 
-	if (!fleet_up(f) || klen == 0 || klen > FLEET_KEY_MAX)
+	if (f->sub == NULL || !ready(f) || klen == 0 || klen > FLEET_KEY_MAX)
 		return -1;
 	HASH_FIND(hh, f->watches, key, klen, w);
 	if (w == NULL) {

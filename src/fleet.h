@@ -82,8 +82,9 @@ void fleet_free(struct fleet *f);
 
 /*
  * SIGHUP: when url, prefix or node changed, drops the connections (requests
- * in flight are told "connection closed") and connects to the new ones. 0,
- * or -1 with *err for a bad URL (nothing changes then).
+ * in flight are told "connection closed") and connects to the new ones; url
+ * NULL stops (state "off") until a URL is given again. 0, or -1 with *err
+ * for a bad URL (nothing changes then).
  */
 int fleet_reconfigure(struct fleet *f, const char *url, const char *prefix, const char *node,
     char **err);
@@ -91,7 +92,11 @@ int fleet_reconfigure(struct fleet *f, const char *url, const char *prefix, cons
 /* 1 when both connections are authenticated and subscribed. */
 int fleet_up(const struct fleet *f);
 
-/* "up", "connecting", "down" or "refused" (a wrong password or command: see the log). */
+/* "<prefix><kind>:<hex of key>" into buf (size bytes): the Redis key, for messages. */
+void fleet_key_name(const struct fleet *f, const char *kind, const unsigned char *key, size_t klen,
+    char *buf, size_t size);
+
+/* "up", "connecting", "down", "refused" (a wrong password or command: see the log) or "off". */
 const char *fleet_state(const struct fleet *f);
 
 /* The URL as logs show it (no password). Borrowed, valid until fleet_reconfigure/free. */
