@@ -881,7 +881,7 @@ void fleet_release(struct fleet *f, const unsigned char *key, size_t klen)
 void fleet_put(struct fleet *f, const unsigned char *key, size_t klen, const unsigned char *der, size_t len,
     double ttl)
 {
-	char name[512], hex[2 * FLEET_KEY_MAX + 1], ms[32];
+	char name[512], hex[512], ms[32];
 	const char *argv[5];
 	size_t lens[5];
 
