@@ -29,8 +29,9 @@
 #                               $CA/ocsp.pem), stderr appended to $T/faultd.log,
 #                               waits until it listens; sets FAULTD_PID
 #   start_redis [redis-server args...]
-#                               redis-server on a free port of 127.0.0.1 with
-#                               password $REDIS_PASS (default: a random one),
+#                               redis-server on 127.0.0.1:$REDIS_PORT (default:
+#                               a free port; set, it restarts one on the same
+#                               port) with password $REDIS_PASS (default: random),
 #                               nothing saved; waits until it answers; sets
 #                               REDIS_PORT REDIS_PID REDIS_URL (redis://:PASS@...)
 #   stop_redis                  SIGKILL $REDIS_PID, wait
@@ -254,7 +255,7 @@ start_faultd() {
 }
 
 start_redis() {
-	REDIS_PORT=$(free_port)
+	REDIS_PORT=${REDIS_PORT:-$(free_port)}
 	REDIS_PASS=${REDIS_PASS:-pw-$RANDOM$RANDOM}
 	redis-server --save '' --appendonly no --port "$REDIS_PORT" --bind 127.0.0.1 \
 		--requirepass "$REDIS_PASS" --dir "$T" "$@" >>"$T/redis.log" 2>&1 &
