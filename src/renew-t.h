@@ -88,6 +88,7 @@ struct cert {
 	int fleet_rounds;		/* fleet source: leases lost in this attempt (RENEW_FLEET_ROUNDS) */
 	int fleet_lease;		/* this node holds the fleet lease of c's CertID */
 	int fleet_waiting;		/* waiting for the fleet's announcement (fleet_watch) */
+	int fleet_announced;		/* it came while the lease's answer was on its way */
 	ev_timer fleet_wait;		/* or for the other node's lease to end */
 	unsigned char fleet_seen[32];	/* SHA-256 of the value Redis gave in this attempt */
 	unsigned char fleet_bad[32];	/* of the last one rejected (logged once per value) */

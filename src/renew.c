@@ -978,9 +978,20 @@ static void fleet_wake(struct cert *c)
 		fleet_unavailable(c, "Redis unavailable");
 }
 
+/*
+ * The watch is set before the lease is asked for: an announcement that
+ * comes while the lease's answer is on its way (the holder finished
+ * between our read and our lease) is remembered, not lost.
+ */
 static void on_fleet_announced(void *arg)
 {
-	fleet_wake(arg);
+	struct cert *c = arg;
+
+	c->fleet_waiting = 0;	/* a watch is called once */
+	if (ev_is_active(&c->fleet_wait))
+		fleet_wake(c);
+	else
+		c->fleet_announced = 1;
 }
 
 static void on_fleet_wait(struct ev_loop *loop, ev_timer *t, int revents)
@@ -1000,10 +1011,12 @@ static void on_fleet_lease(void *arg, int won, double wait, const char *err)
 	if (!wanted_else_freed_or_reparsed(c))
 		return;
 	if (err != NULL) {
+		fleet_forget(c);
 		fleet_unavailable(c, err);
 		return;
 	}
 	if (won) {
+		fleet_forget(c);
 		metrics_redis(METRICS_REDIS_LEASE_WON);
 		c->fleet_lease = 1;
 		log_debug("%s: fleet: lease taken; asking the responders", c->path);
@@ -1012,13 +1025,17 @@ static void on_fleet_lease(void *arg, int won, double wait, const char *err)
 	}
 	metrics_redis(METRICS_REDIS_LEASE_LOST);
 	if (++c->fleet_rounds > RENEW_FLEET_ROUNDS || (klen = fleet_key(c, key)) == 0) {
+		fleet_forget(c);
 		log_info("%s: fleet: another node still fetching after %d waits; asking the responders",
 		    c->path, RENEW_FLEET_ROUNDS);
 		source_done(c, "no responder answered");
 		return;
 	}
-	/* Without the announcement (out of memory), the lease's end wakes it. */
-	c->fleet_waiting = fleet_watch(r->fleet, key, klen, on_fleet_announced, c) == 0;
+	if (c->fleet_announced) {	/* the holder is done already */
+		fleet_wake(c);
+		return;
+	}
+	/* Without the announcement (no watch: out of memory), the lease's end wakes it. */
 	if (wait <= 0 || wait > r->c->redis_lease)
 		wait = r->c->redis_lease;
 	log_debug("%s: fleet: another node is fetching; waiting up to %.1fs for its staple", c->path, wait);
@@ -1032,8 +1049,16 @@ static void fleet_try_lease(struct cert *c)
 	unsigned char key[STAPLES_KEY_MAX];
 	size_t klen = fleet_key(c, key);
 
-	if (klen == 0 || fleet_lease(c->r->fleet, key, klen, c->r->c->redis_lease, on_fleet_lease, c) == -1)
+	if (klen == 0) {
 		fleet_unavailable(c, "Redis unavailable");
+		return;
+	}
+	c->fleet_announced = 0;
+	c->fleet_waiting = fleet_watch(c->r->fleet, key, klen, on_fleet_announced, c) == 0;
+	if (fleet_lease(c->r->fleet, key, klen, c->r->c->redis_lease, on_fleet_lease, c) == -1) {
+		fleet_forget(c);
+		fleet_unavailable(c, "Redis unavailable");
+	}
 }
 
 /*
