@@ -85,8 +85,9 @@ d=$T/wrongpw
 mkdir -p "$d"
 cp "$CERTS/good2.pem" "$d/"
 before=$(responder_requests)
-start_ocspd "$T/wrongpw.log" --ca-file "$CA/root.pem" --redis "redis://:wrong-$REDIS_PASS@127.0.0.1:$REDIS_PORT" \
-	--status-listen "$sport" "$d"
+printf 'redis = redis://:wrong-%s@127.0.0.1:%s\n' "$REDIS_PASS" "$REDIS_PORT" >"$T/wrongpw.conf"
+start_ocspd "$T/wrongpw.log" -c "$T/wrongpw.conf" --ca-file "$CA/root.pem" --status-listen "$sport" "$d"
+wpid=$OCSPD_PID
 wait_for eval '[ "$(staple_status "$d/good2.pem")" = good ]' || fail "wrong password: no staple in local mode"
 [ "$(responder_requests)" -gt "$before" ] || fail "wrong password: the staple did not come from the responder"
 [ "$(count_log "$T/wrongpw.log" "error: redis redis://:\*\*\*@127\.0\.0\.1:$REDIS_PORT: AUTH refused")" = 1 ] ||
@@ -99,6 +100,14 @@ curl -sf "http://127.0.0.1:$sport/status" | grep -q '"redis":{"state":"refused",
 "$OCSPD" status "127.0.0.1:$sport" >"$T/status.out" 2>&1
 grep -q "^redis: refused (redis://:\*\*\*@127.0.0.1:$REDIS_PORT)" "$T/status.out" || fail "ocspd status: no Redis state line"
 ok "wrong password: one error naming the URL without it, local mode, redis_up 0, status says refused"
+
+# SIGHUP with the right password: connects at once, no restart.
+printf 'redis = %s\n' "$REDIS_URL" >"$T/wrongpw.conf"
+kill -HUP "$wpid"
+wait_log "$T/wrongpw.log" "redis redis://:\*\*\*@127\.0\.0\.1:$REDIS_PORT: connected" || fail "SIGHUP: no connection with the new password"
+redis_up() { curl -sf "http://127.0.0.1:$sport/metrics" | grep -q '^ocspd_redis_up 1$'; }
+wait_for redis_up || fail "SIGHUP: ocspd_redis_up is not 1"
+ok "SIGHUP with a changed redis setting reconnects"
 grep -l -- "$REDIS_PASS" "$T"/*.log "$T/status.out" | grep -v redis.log && fail "a password is in a log"
 ok "no password in any log"
 pass
