@@ -89,6 +89,9 @@ void fleet_free(struct fleet *f);
 int fleet_reconfigure(struct fleet *f, const char *url, const char *prefix, const char *node,
     char **err);
 
+/* 1 while commands wait for their answer (--one-off waits for the staples it shares). */
+int fleet_pending(const struct fleet *f);
+
 /* 1 when both connections are authenticated and subscribed. */
 int fleet_up(const struct fleet *f);
 

@@ -113,7 +113,8 @@ static enum conf_result load_conf(struct conf *c, int argc, char **argv, char **
 static int busy(const struct daemon *d)
 {
 	return renew_busy(d->renew) || store_pending(d->store) || fetch_pending(d->fetch) ||
-	    work_pending(d->work) || (d->deliver != NULL && deliver_busy(d->deliver));
+	    work_pending(d->work) || (d->deliver != NULL && deliver_busy(d->deliver)) ||
+	    fleet_pending(d->fleet);
 }
 
 static void on_oneoff(struct ev_loop *loop, ev_prepare *w, int revents)
