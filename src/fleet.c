@@ -11,8 +11,17 @@
 #include <hiredis/adapters/libev.h>
 #include <uthash.h>
 
-/* Takes the lease, or says how long its holder still has it: -1 won, else PTTL in ms. */
+/*
+ * Takes the lease (KEYS[1]) unless the staple (KEYS[2]) changed since the
+ * caller read it (ARGV[3]: SHA-1 hex of what it read, "" for none): -2 it
+ * changed (read again: a holder finished between our read and this), -1
+ * won, else the PTTL in ms of the holder's lease. Atomic, so that a node
+ * never fetches a staple another has just shared.
+ */
 static const char LEASE_LUA[] =
+    "local v = redis.call('get', KEYS[2]) "
+    "local h = '' if v then h = redis.sha1hex(v) end "
+    "if h ~= ARGV[3] then return -2 end "
     "if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return -1 end "
     "return redis.call('pttl', KEYS[1])";
 /* Compare-and-delete: only the holder frees a lease (another may hold it after ours expired). */
@@ -536,11 +545,13 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
 		if (err == NULL && reply->type != REDIS_REPLY_INTEGER)
 			err = "Redis answered the lease script with something other than a number";
 		if (err != NULL)
-			c->lease(c->arg, 0, 0, err);
+			c->lease(c->arg, FLEET_LEASE_LOST, 0, err);
 		else if (reply->integer == -1)
-			c->lease(c->arg, 1, 0, NULL);
+			c->lease(c->arg, FLEET_LEASE_WON, 0, NULL);
+		else if (reply->integer == -2)
+			c->lease(c->arg, FLEET_LEASE_CHANGED, 0, NULL);
 		else
-			c->lease(c->arg, 0, reply->integer > 0 ? reply->integer / 1000.0 : 0, NULL);
+			c->lease(c->arg, FLEET_LEASE_LOST, reply->integer > 0 ? reply->integer / 1000.0 : 0, NULL);
 	} else if (err != NULL) {
 		log_debug("redis %s: %s", f->url.shown, err);
 	}
@@ -847,12 +858,12 @@ int fleet_get(struct fleet *f, const unsigned char *key, size_t klen, fleet_get_
 	return send_cmd(f, c, 4, argv, lens);
 }
 
-int fleet_lease(struct fleet *f, const unsigned char *key, size_t klen, double ttl, fleet_lease_fn *fn,
-    void *arg)
+int fleet_lease(struct fleet *f, const unsigned char *key, size_t klen, const char *seen, double ttl,
+    fleet_lease_fn *fn, void *arg)
 {
-	char name[512], ms[32];
-	const char *argv[6];
-	size_t lens[6];
+	char name[512], staple[512], ms[32];
+	const char *argv[8];
+	size_t lens[8];
 	struct cmd *c;
 
 	if (!ready(f) || (c = calloc(1, sizeof(*c))) == NULL)
@@ -860,16 +871,19 @@ int fleet_lease(struct fleet *f, const unsigned char *key, size_t klen, double t
 	c->lease = fn;
 	c->arg = arg;
 	fleet_key_name(f, "lease", key, klen, name, sizeof(name));
+	fleet_key_name(f, "staple", key, klen, staple, sizeof(staple));
 	snprintf(ms, sizeof(ms), "%.0f", ttl * 1000 < 1 ? 1 : ttl * 1000);
 	argv[0] = "EVAL";
 	argv[1] = LEASE_LUA;
-	argv[2] = "1";
+	argv[2] = "2";
 	argv[3] = name;
-	argv[4] = f->node;
-	argv[5] = ms;
-	for (int i = 0; i < 6; i++)
+	argv[4] = staple;
+	argv[5] = f->node;
+	argv[6] = ms;
+	argv[7] = seen;
+	for (int i = 0; i < 8; i++)
 		lens[i] = strlen(argv[i]);
-	return send_cmd(f, c, 6, argv, lens);
+	return send_cmd(f, c, 8, argv, lens);
 }
 
 void fleet_release(struct fleet *f, const unsigned char *key, size_t klen)

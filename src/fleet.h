@@ -115,15 +115,24 @@ typedef void fleet_get_fn(void *arg, const unsigned char *val, size_t len, const
 /* Reads <p>staple:<hex of key>. 0 (fn will be called), or -1 when not up (fn is not called). */
 int fleet_get(struct fleet *f, const unsigned char *key, size_t klen, fleet_get_fn *fn, void *arg);
 
-/*
- * An answer to fleet_lease: won (this node fetches), or lost with the
- * seconds the holder's lease has left (wait), or err.
- */
-typedef void fleet_lease_fn(void *arg, int won, double wait, const char *err);
+/* What fleet_lease came to. */
+enum fleet_lease_result {
+	FLEET_LEASE_LOST,	/* another node holds it: wait (seconds its lease has left) */
+	FLEET_LEASE_WON,	/* this node fetches */
+	FLEET_LEASE_CHANGED,	/* the staple changed since it was read: read it again */
+};
 
-/* Tries to take <p>lease:<hex> for ttl seconds. 0, or -1 when not up. */
-int fleet_lease(struct fleet *f, const unsigned char *key, size_t klen, double ttl, fleet_lease_fn *fn,
-    void *arg);
+/* An answer to fleet_lease (err: no answer; res is then LOST). */
+typedef void fleet_lease_fn(void *arg, enum fleet_lease_result res, double wait, const char *err);
+
+/*
+ * Tries to take <p>lease:<hex> for ttl seconds, atomically with a check
+ * that <p>staple:<hex> is still what the caller read (seen: the SHA-1 in
+ * lower-case hex of those bytes, "" when there were none). 0, or -1 when
+ * Redis cannot be asked.
+ */
+int fleet_lease(struct fleet *f, const unsigned char *key, size_t klen, const char *seen, double ttl,
+    fleet_lease_fn *fn, void *arg);
 
 /* Gives the lease back if this node still holds it (nothing to answer). */
 void fleet_release(struct fleet *f, const unsigned char *key, size_t klen);

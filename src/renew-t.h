@@ -91,6 +91,7 @@ struct cert {
 	int fleet_announced;		/* it came while the lease's answer was on its way */
 	ev_timer fleet_wait;		/* or for the other node's lease to end */
 	unsigned char fleet_seen[32];	/* SHA-256 of the value Redis gave in this attempt */
+	char fleet_read[41];		/* its SHA-1 in hex ("" none), for the lease's check */
 	unsigned char fleet_bad[32];	/* of the last one rejected (logged once per value) */
 	UT_hash_handle hh;		/* by path */
 };

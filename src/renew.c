@@ -1001,7 +1001,7 @@ static void on_fleet_wait(struct ev_loop *loop, ev_timer *t, int revents)
 	fleet_wake(t->data);
 }
 
-static void on_fleet_lease(void *arg, int won, double wait, const char *err)
+static void on_fleet_lease(void *arg, enum fleet_lease_result res, double wait, const char *err)
 {
 	struct cert *c = arg;
 	struct renew *r = c->r;
@@ -1015,7 +1015,16 @@ static void on_fleet_lease(void *arg, int won, double wait, const char *err)
 		fleet_unavailable(c, err);
 		return;
 	}
-	if (won) {
+	if (res == FLEET_LEASE_CHANGED) {	/* another node shared a staple since it was read */
+		if (c->fleet_rounds++ < RENEW_FLEET_ROUNDS) {
+			fleet_wake(c);
+			return;
+		}
+		fleet_forget(c);
+		source_done(c, "no responder answered");
+		return;
+	}
+	if (res == FLEET_LEASE_WON) {
 		fleet_forget(c);
 		metrics_redis(METRICS_REDIS_LEASE_WON);
 		c->fleet_lease = 1;
@@ -1055,7 +1064,7 @@ static void fleet_try_lease(struct cert *c)
 	}
 	c->fleet_announced = 0;
 	c->fleet_waiting = fleet_watch(c->r->fleet, key, klen, on_fleet_announced, c) == 0;
-	if (fleet_lease(c->r->fleet, key, klen, c->r->c->redis_lease, on_fleet_lease, c) == -1) {
+	if (fleet_lease(c->r->fleet, key, klen, c->fleet_read, c->r->c->redis_lease, on_fleet_lease, c) == -1) {
 		fleet_forget(c);
 		fleet_unavailable(c, "Redis unavailable");
 	}
@@ -1111,6 +1120,7 @@ static void on_fleet_value(void *arg, const unsigned char *val, size_t len, cons
 		return;
 	}
 	if (val == NULL) {
+		c->fleet_read[0] = '\0';
 		fleet_try_lease(c);
 		return;
 	}
@@ -1121,6 +1131,13 @@ static void on_fleet_value(void *arg, const unsigned char *val, size_t len, cons
 	}
 	memcpy(copy, val, len);
 	SHA256(copy, len, c->fleet_seen);
+	{
+		unsigned char sha1[SHA_DIGEST_LENGTH];
+
+		SHA1(copy, len, sha1);
+		for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
+			snprintf(c->fleet_read + 2 * i, 3, "%02x", sha1[i]);
+	}
 	j->now = renew_now();
 	j->body = copy;
 	j->body_len = len;
