@@ -10,6 +10,8 @@
 #   fleet         the same three with --redis (cold: Redis empty)
 #   fourth node   one more --redis node started after the fleet, its
 #                 directory without staples: everything from Redis
+#   alone         one node without --redis on its own: the cold start the
+#                 fourth node is compared with
 # Each row: responder requests, wall time until every node has every staple
 # (the slowest node's exit), and per node CPU (user+sys) and peak RSS from
 # bench/measure. Targets (issue 13): fleet N requests against 3N, the fourth
@@ -71,13 +73,14 @@ ROWS=()
 nodes() {
 	local label=$1 spec name args t0 t1 r0 n ok=1 pids="" m
 	shift
+	for spec; do fresh "${spec%%:*}"; done
+	sync
 	reset_requests
 	r0=$(requests)
 	t0=$(date +%s.%N)
 	for spec; do
 		name=${spec%%:*}
 		args=${spec#*:}
-		fresh "$name"
 		# shellcheck disable=SC2086
 		"$B/measure" -o "$WORK/$name.m" "$OCSPD" --one-off --no-recycle -q --ca-file "$WORK/pki/root.pem" \
 			$args "$WORK/$name" 2>"$WORK/$name.log" &
@@ -110,7 +113,9 @@ say "a fourth node"
 nodes "fourth node" "f4:$R --redis-node f4"
 FOURTH_REQ=$LAST_REQ
 FOURTH_WALL=$LAST_WALL
-COLD=$(field wall "$WORK/i1.m")
+say "one node alone (the fourth node's own cold start)"
+nodes alone "a1:"
+COLD=$LAST_WALL
 
 {
 	echo "ocspd fleet benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, N=$N, redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
@@ -123,6 +128,6 @@ COLD=$(field wall "$WORK/i1.m")
 	echo
 	echo "requests: independent $IND_REQ, fleet $FLEET_REQ ($([ "$FLEET_REQ" -le "$N" ] && echo ok || echo MISSED) <= $N)," \
 		"fourth node $FOURTH_REQ ($([ "$FOURTH_REQ" = 0 ] && echo ok || echo MISSED) 0)"
-	echo "fourth node: ${FOURTH_WALL}s from Redis against ${COLD}s for an independent cold start" \
+	echo "fourth node: ${FOURTH_WALL}s from Redis against ${COLD}s for a cold start alone" \
 		"($(awk -v a="$FOURTH_WALL" -v b="$COLD" 'BEGIN {print (a < b ? "ok" : "MISSED")}'))"
 } | tee "$RESULTS/fleet.txt"
