@@ -20,7 +20,7 @@
 # Knobs: N (10000), BENCH_WORK (bench/build/fleet; removed unless
 # BENCH_KEEP=1), OCSPD (../ocspd).
 set -u
-cd "$(dirname "$0")"
+cd "$(dirname "$0")" || exit 1
 BENCH=$PWD
 ROOT=$(cd .. && pwd)
 N=${N:-10000}
@@ -64,7 +64,7 @@ staples() { find "$1" -maxdepth 1 -name '*.ocsp' -size +0 | wc -l; }
 
 # fresh NAME: a directory with the N certificates and no staples.
 fresh() {
-	rm -rf "$WORK/$1"
+	rm -rf "${WORK:?}/$1"
 	cp -r "$WORK/pki/certs" "$WORK/$1"
 }
 

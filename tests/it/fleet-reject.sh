@@ -56,6 +56,7 @@ curl -sf --data-binary @"$T/good1.req" -H 'Content-Type: application/ocsp-reques
 	-o "$bad/expired" "http://127.0.0.1:$fport/stale" || fail "faultd gave no stale response"
 printf 'not an OCSP response' >"$bad/garbage"
 
+declare -a pids
 for kind in badsig foreign expired garbage; do
 	before=$(responder_requests)
 	# One node after the other, each finding the bad value (the first one's staple replaces it).
@@ -65,7 +66,7 @@ for kind in badsig foreign expired garbage; do
 		mkdir -p "$d"
 		cp "$CERTS/good1.pem" "$d/"
 		start_fleet_node $k "$T/$kind-$k.log" "$d"
-		eval "pid$k=\$OCSPD_PID"
+		pids[$k]=$OCSPD_PID
 		wait_for eval '[ "$(staple_status "$d/good1.pem")" = good ]' || fail "$kind: node $k has no good staple"
 		cmp -s "$d/good1.pem.ocsp" "$bad/$kind" && fail "$kind: node $k stored the value from Redis"
 		[ "$(count_log "$T/$kind-$k.log" "redis key $k1: value rejected")" = 1 ] ||
@@ -74,8 +75,8 @@ for kind in badsig foreign expired garbage; do
 	[ "$(responder_requests)" -ge $((before + 2)) ] || fail "$kind: the nodes did not ask the responder"
 	in_redis() { rcli --raw GET "$k1" | head -c -1 | cmp -s - "$1"; }
 	wait_for in_redis "$T/$kind-2/good1.pem.ocsp" || fail "$kind: the bad value in Redis was not replaced by a node's staple"
-	stop_pid "$pid1"
-	stop_pid "$pid2"
+	stop_pid "${pids[1]}"
+	stop_pid "${pids[2]}"
 	ok "$kind value in Redis: rejected by both nodes, never stored; replaced by a fetched staple"
 done
 
