@@ -533,8 +533,6 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
 	if (c->get != NULL) {
 		if (err == NULL && reply->type != REDIS_REPLY_STRING && reply->type != REDIS_REPLY_NIL)
 			err = "Redis answered GETRANGE with something other than a string";
-		else if (err == NULL && reply->type == REDIS_REPLY_STRING && reply->len > FLEET_VALUE_MAX)
-			err = "the value in Redis is larger than any OCSP response accepted (64 KiB)";
 		if (err != NULL)
 			c->get(c->arg, NULL, 0, err);
 		else if (reply->type == REDIS_REPLY_NIL || reply->len == 0)

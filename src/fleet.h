@@ -107,8 +107,9 @@ const char *fleet_shown_url(const struct fleet *f);
 
 /*
  * An answer to fleet_get: the value (borrowed for the call; NULL and len 0
- * when there is none), or err when the question could not be answered
- * (timeout, connection lost, a value over FLEET_VALUE_MAX).
+ * when there is none; at most FLEET_VALUE_MAX + 1 bytes are read, so a len
+ * over FLEET_VALUE_MAX means a value too large, for the caller to refuse),
+ * or err when the question could not be answered (timeout, connection lost).
  */
 typedef void fleet_get_fn(void *arg, const unsigned char *val, size_t len, const char *err);
 

@@ -930,6 +930,7 @@ static void fleet_unavailable(struct cert *c, const char *why)
 }
 
 static void on_fleet_value(void *arg, const unsigned char *val, size_t len, const char *err);
+static void fleet_refused(struct cert *c, const char *reason);
 
 /* Reads the fleet's staple of c: 1 when asked, 0 when Redis cannot be asked now. */
 static int fleet_look(struct cert *c)
@@ -1122,6 +1123,11 @@ static void on_fleet_value(void *arg, const unsigned char *val, size_t len, cons
 	if (val == NULL) {
 		c->fleet_read[0] = '\0';
 		fleet_try_lease(c);
+		return;
+	}
+	if (len > FETCH_MAX_BODY) {	/* the cap of a fetched body: no responder sends more */
+		SHA256(val, len, c->fleet_seen);
+		fleet_refused(c, "larger than 64 KiB, the most an OCSP response may be");
 		return;
 	}
 	if ((j = job_new(c)) == NULL || (copy = malloc(len)) == NULL) {

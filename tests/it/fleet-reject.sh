@@ -1,7 +1,8 @@
 #!/bin/bash
 # fleet-reject: what Redis holds is untrusted (issue 13, DESIGN.md section 8).
 #  - a staple in Redis with a broken signature, another certificate's
-#    response, an expired one and bytes that are no response at all, each
+#    response, an expired one, bytes that are no response at all and 70,000
+#    random bytes (over the 64 KiB cap), each
 #    written by the test under a certificate's key: two nodes starting
 #    against it both reject it (one log line each, naming the key), never
 #    store it, fetch their own staple from the responder, and the value in
@@ -55,9 +56,10 @@ openssl ocsp -issuer "$CA/inter.pem" -cert "$CERTS/good1.pem" -no_nonce -reqout 
 curl -sf --data-binary @"$T/good1.req" -H 'Content-Type: application/ocsp-request' \
 	-o "$bad/expired" "http://127.0.0.1:$fport/stale" || fail "faultd gave no stale response"
 printf 'not an OCSP response' >"$bad/garbage"
+head -c 70000 /dev/urandom >"$bad/huge"	# more than any response accepted (64 KiB)
 
 declare -a pids
-for kind in badsig foreign expired garbage; do
+for kind in badsig foreign expired garbage huge; do
 	before=$(responder_requests)
 	# One node after the other, each finding the bad value (the first one's staple replaces it).
 	for k in 1 2; do
