@@ -2,7 +2,7 @@
 # fleet-leasekill: the node holding a certificate's lease dies (SIGKILL)
 # while it fetches (issue 13). The responder hangs (faultd hang) while node
 # 1 holds the lease, node 2 waits for it; node 1 is killed and the responder
-# comes back: node 2 takes over when the lease ends (--redis-lease 8) and
+# comes back: node 2 takes over when the lease ends (--redis-lease 12) and
 # staples the certificate, with the one request it makes.
 . "$(dirname "$0")/../lib.sh"
 setup
@@ -11,7 +11,7 @@ find_faultd
 start_redis
 fleet_copies 2 good1
 start_faultd "$RESP_PORT" -m hang
-lease=8
+lease=12
 start_fleet_node 1 "$T/ocspd1.log" -v --redis-lease $lease "$T/node1"
 pid1=$OCSPD_PID
 wait_log "$T/ocspd1.log" "good1\.pem: fleet: lease taken" || fail "node 1 did not take the lease"
