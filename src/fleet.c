@@ -581,6 +581,9 @@ static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
 			lost(f, NULL, why);
 		}
 	}
+	/* An idle fleet wakes nobody: the next command starts the tick again. */
+	if (f->state == FLEET_UP && f->cmds == NULL)
+		ev_timer_stop(loop, &f->tick);
 }
 
 static void on_retry(struct ev_loop *loop, ev_timer *t, int revents)
@@ -824,6 +827,8 @@ static int send_cmd(struct fleet *f, struct cmd *c, int argc, const char **argv,
 		free(c);
 		return -1;
 	}
+	if (!ev_is_active(&f->tick))
+		ev_timer_start(f->loop, &f->tick);
 	c->prev = f->cmds_tail;
 	if (f->cmds_tail != NULL)
 		f->cmds_tail->next = c;
