@@ -41,6 +41,11 @@
 #                               $REDIS_URL --redis-node nodeN ARGS; sets OCSPD_PID
 #   fleet_copies N NAME...      $T/nodeK/NAME.pem copies of $CERTS/NAME.pem for
 #                               K = 1..N (the same certificates on every node)
+#   fleet_good "K..." NAME...   succeed if $T/nodeK/NAME.pem has a good staple
+#                               for every node K and NAME
+#   fleet_renewed "K..." NAME OLD
+#                               succeed if every node K's NAME staple is good
+#                               and its This Update is no longer OLD
 #   write_haproxy_cfg CFG SOCK PORT CRT [GLOBAL_LINE...]
 #                               a haproxy.cfg with one admin stats socket SOCK and
 #                               one TLS frontend on 127.0.0.1:PORT serving "crt CRT"
@@ -286,6 +291,22 @@ fleet_copies() {
 	for k in $(seq 1 "$n"); do
 		mkdir -p "$T/node$k"
 		for name; do cp "$CERTS/$name.pem" "$T/node$k/$name.pem"; done
+	done
+}
+
+fleet_good() {
+	local k n nodes=$1
+	shift
+	for k in $nodes; do
+		for n; do [ "$(staple_status "$T/node$k/$n.pem")" = good ] || return 1; done
+	done
+}
+
+fleet_renewed() {
+	local k
+	for k in $1; do
+		[ "$(this_update_file "$T/node$k/$2.pem.ocsp")" != "$3" ] || return 1
+		[ "$(staple_status "$T/node$k/$2.pem")" = good ] || return 1
 	done
 }
 

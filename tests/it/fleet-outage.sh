@@ -20,20 +20,16 @@ for k in 1 2 3; do
 	start_fleet_node $k "$T/ocspd$k.log" $args "$T/node$k"
 	pids="$pids $OCSPD_PID"
 done
-good_on_all() {
-	local k
-	for k in 1 2 3; do [ "$(staple_status "$T/node$k/$1.pem")" = good ] || return 1; done
-}
 # Requests for one certificate: its GET line in the responder's log (no nonce: always the same).
 line_of() { grep "Received request" "$RESP_LOG" | sed -n "${1}p"; }
 requests_for() { grep -cF -- "$1" "$RESP_LOG"; }
-wait_for good_on_all good1 || fail "cold start: not every node has good1"
+wait_for fleet_good "1 2 3" good1 || fail "cold start: not every node has good1"
 g1=$(line_of 1)
 [ "$(responder_requests)" = 1 ] || fail "cold start: $(responder_requests) requests, expected 1"
 
 stop_redis
 for k in 1 2 3; do cp "$CERTS/good2.pem" "$T/node$k/"; done
-wait_for good_on_all good2 || fail "Redis down: not every node stapled good2 on its own"
+wait_for fleet_good "1 2 3" good2 || fail "Redis down: not every node stapled good2 on its own"
 g2=$(line_of 2)
 [ "$(requests_for "$g2")" = 3 ] || fail "Redis down: $(requests_for "$g2") requests for good2, expected 3 (each node alone)"
 sleep 2	# a few reconnect attempts
@@ -52,7 +48,7 @@ for k in 1 2 3; do
 	[ "$(count_log "$T/ocspd$k.log" "redis .*connected again")" = 1 ] || fail "node $k: not one line for Redis back"
 done
 for k in 1 2 3; do cp "$CERTS/good3.pem" "$T/node$k/"; done
-wait_for good_on_all good3 || fail "Redis back: not every node stapled good3"
+wait_for fleet_good "1 2 3" good3 || fail "Redis back: not every node stapled good3"
 sleep 1
 g3=$(grep "Received request" "$RESP_LOG" | grep -vF -e "$g1" -e "$g2" | head -1)
 [ -n "$g3" ] && [ "$(requests_for "$g3")" = 1 ] || fail "Redis back: $(requests_for "${g3:-none}") requests for good3, expected 1"
@@ -61,14 +57,7 @@ ok "Redis restarted: every node rejoined (one line each), one request for a new 
 rcli flushall >/dev/null || fail "cannot flush Redis"
 before=$(requests_for "$g1")
 first=$(this_update_file "$T/node1/good1.pem.ocsp")
-renewed() {
-	local k
-	for k in 1 2 3; do
-		[ "$(this_update_file "$T/node$k/good1.pem.ocsp")" != "$first" ] || return 1
-		[ "$(staple_status "$T/node$k/good1.pem")" = good ] || return 1
-	done
-}
-wait_for -t 60 renewed || fail "Redis flushed: good1 was not renewed on every node"
+wait_for -t 60 fleet_renewed "1 2 3" good1 "$first" || fail "Redis flushed: good1 was not renewed on every node"
 sleep 1
 [ "$(requests_for "$g1")" = $((before + 1)) ] ||
 	fail "Redis flushed: $(( $(requests_for "$g1") - before )) requests for good1's renewal, expected 1"
