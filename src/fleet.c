@@ -3,7 +3,6 @@
 #include "log.h"
 #include "metrics.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <hiredis/hiredis.h>
@@ -768,6 +767,11 @@ int fleet_reconfigure(struct fleet *f, const char *url, const char *prefix, cons
 	    strcmp(u.pass != NULL ? u.pass : "", f->url.pass != NULL ? f->url.pass : "") == 0;
 	if (same) {
 		fleet_url_free(&u);
+		/* The operator may have fixed Redis instead: a SIGHUP tries again now. */
+		if (f->state == FLEET_DOWN || f->state == FLEET_REFUSED) {
+			ev_timer_stop(f->loop, &f->retry);
+			fleet_connect(f);
+		}
 		return 0;
 	}
 	if (settle(f, &u, prefix, node, err) == -1)
