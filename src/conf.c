@@ -58,6 +58,10 @@ static const struct opt opts[] = {
 	{ "default-validity", 0, OPT_SECONDS, F(default_validity), "S", "validity assumed for a response without nextUpdate (default: 3600)", 0 },
 	{ "nonce", 0, OPT_FLAG, F(nonce), NULL, "send a nonce with every request and require it back (no request sharing)", 0 },
 	{ "status-listen", 0, OPT_STR, F(status_listen), "ADDR:PORT", "serve /metrics and /status over HTTP here (a bare PORT means 127.0.0.1)", 0 },
+	{ "redis", 0, OPT_STR, F(redis), "URL", "fleet mode: share staples through Redis, redis://[user:password@]host[:port][/db] or unix:///path[?db=N]", 0 },
+	{ "redis-prefix", 0, OPT_STR, F(redis_prefix), "TEXT", "fleet mode: prefix of every Redis key and of the channel (default: ocspd:)", 0 },
+	{ "redis-node", 0, OPT_STR, F(redis_node), "NAME", "fleet mode: this node's name in the leases it takes (default: the host name)", 0 },
+	{ "redis-lease", 0, OPT_SECONDS, F(redis_lease), "S", "fleet mode: how long one node may fetch a certificate before another takes over (default: 30)", 0 },
 	{ "user", 0, OPT_STR, F(user), "NAME", "after start-up, run as this user (needs root; refuses to go on as root)", 0 },
 	{ "group", 0, OPT_STR, F(group), "NAME", "with --user: run as this group (default: the user's group)", 0 },
 	{ "one-off", 0, OPT_FLAG, F(one_off), NULL, "one pass, then exit: 0 if every certificate has a valid staple, else 1", 0 },
@@ -99,6 +103,8 @@ static const struct range ranges[] = {
 	/* Below the per-certificate floor it would mean nothing; above a year a revocation goes unseen. */
 	{ "maximum-interval", 10, 365 * 86400 },
 	{ "verbose", 0, 9 },
+	/* Shorter than a responder exchange, and two nodes fetch; longer, and a dead node delays renewals. */
+	{ "redis-lease", 1, 3600 },
 };
 
 #define NRANGES (sizeof(ranges) / sizeof(ranges[0]))
@@ -133,6 +139,9 @@ static int conf_defaults(struct conf *c)
 	c->timeout = 15;
 	c->default_validity = 3600;
 	c->alert_before = 3600;
+	c->redis_lease = 30;
+	if ((c->redis_prefix = strdup("ocspd:")) == NULL)
+		return -1;
 	return 0;
 }
 

@@ -43,6 +43,10 @@ struct conf {
 	int syslog;			/* log to syslog */
 	char *syslog_facility;		/* syslog facility name, NULL = daemon */
 	char *logdir;			/* log to DIR/ocspd.log */
+	char *redis;			/* fleet mode: Redis URL, or NULL (may hold a password: never log it) */
+	char *redis_prefix;		/* prefix of the fleet's keys */
+	char *redis_node;		/* this node's lease name, NULL = the host name */
+	double redis_lease;		/* seconds a lease lasts */
 };
 
 

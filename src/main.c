@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "deliver.h"
 #include "fetch.h"
+#include "fleet.h"
 #include "haproxy.h"
 #include "haproxy-cfg.h"
 #include "log.h"
@@ -49,6 +50,7 @@ struct daemon {
 	struct deliver *deliver;	/* HAProxy and hooks */
 	struct watch *watch;		/* inotify and rescans */
 	struct status *status;		/* --status-listen server, or NULL */
+	struct fleet *fleet;		/* --redis (fleet mode), or NULL until first configured */
 	ev_signal sigterm, sigint, sighup, sigusr1; /* stop, stop, reload, status */
 	ev_prepare oneoff;		/* --one-off: checks for the end of the pass */
 	ev_timer watchdog;		/* systemd watchdog keep-alive */
@@ -117,7 +119,8 @@ static enum conf_result load_conf(struct conf *c, int argc, char **argv, char **
 static int busy(const struct daemon *d)
 {
 	return renew_busy(d->renew) || store_pending(d->store) || fetch_pending(d->fetch) ||
-	    work_pending(d->work) || (d->deliver != NULL && deliver_busy(d->deliver));
+	    work_pending(d->work) || (d->deliver != NULL && deliver_busy(d->deliver)) ||
+	    fleet_pending(d->fleet);
 }
 
 static void on_oneoff(struct ev_loop *loop, ev_prepare *w, int revents)
@@ -183,6 +186,61 @@ static void keep_identity(struct conf *nc, struct conf *old)
 	old->group = t;
 }
 
+/* --redis given (an empty value means none). */
+static int fleet_wanted(const struct conf *c)
+{
+	return c->redis != NULL && c->redis[0] != '\0';
+}
+
+/* This node's name in the fleet's leases: --redis-node, else the host name. */
+static const char *node_name(const struct conf *c, char *buf, size_t len)
+{
+	if (c->redis_node != NULL && c->redis_node[0] != '\0')
+		return c->redis_node;
+	if (gethostname(buf, len) == -1 || buf[0] == '\0')
+		snprintf(buf, len, "ocspd-%ld", (long)getpid());
+	buf[len - 1] = '\0';
+	return buf;
+}
+
+/*
+ * Fleet mode after start or SIGHUP: connects, reconnects to changed
+ * settings, or stops (the renew cycle then works alone). 0, or -1 with *err
+ * for a bad URL.
+ */
+static int fleet_apply(struct daemon *d, const struct conf *c, char **err)
+{
+	char host[256];
+
+	if (!fleet_wanted(c)) {
+		if (d->fleet != NULL)
+			fleet_reconfigure(d->fleet, NULL, NULL, NULL, err);
+		renew_set_fleet(d->renew, NULL);
+		return 0;
+	}
+	if (d->fleet == NULL)
+		d->fleet = fleet_new(d->loop, c->redis, c->redis_prefix, node_name(c, host, sizeof(host)), err);
+	else if (fleet_reconfigure(d->fleet, c->redis, c->redis_prefix, node_name(c, host, sizeof(host)), err) == -1)
+		return -1;
+	if (d->fleet == NULL)
+		return -1;
+	renew_set_fleet(d->renew, d->fleet);
+	return 0;
+}
+
+/* A --redis URL that fleet_apply would refuse: 0, or -1 with *err. */
+static int fleet_check(const struct conf *c, char **err)
+{
+	struct fleet_url u;
+
+	if (!fleet_wanted(c))
+		return 0;
+	if (fleet_url_parse(c->redis, &u, err) == -1)
+		return -1;
+	fleet_url_free(&u);
+	return 0;
+}
+
 static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct daemon *d = w->data;
@@ -196,7 +254,7 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	sd_notify(0, "RELOADING=1\nSTATUS=reloading the configuration");
 	/* Everything that can fail comes before deliver_reconfigure, which applies. */
-	if (load_conf(&nc, d->argc, d->argv, &err) != CONF_OK ||
+	if (load_conf(&nc, d->argc, d->argv, &err) != CONF_OK || fleet_check(&nc, &err) == -1 ||
 	    (nt = trust_load(&nc, &err)) == NULL ||
 	    ((new_status = !same_str(nc.status_listen, d->conf.status_listen)) && nc.status_listen != NULL &&
 	    (ns = status_new(d->loop, nc.status_listen, d->renew, &err)) == NULL) ||
@@ -224,6 +282,11 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	conf_free(&d->conf);
 	d->conf = nc;
 	renew_reconfigure(d->renew, &d->conf, d->trust);
+	if (fleet_apply(d, &d->conf, &err) == -1) {	/* checked above: out of memory only */
+		log_err("SIGHUP: %s; working alone", err);
+		free(err);
+		err = NULL;
+	}
 	fetch_set_timeouts(d->fetch, d->conf.connect_timeout, d->conf.timeout);
 	log_info("SIGHUP: configuration reloaded%s%s; rescanning", d->conf.config ? " from " : "",
 	    d->conf.config ? d->conf.config : "");
@@ -303,6 +366,7 @@ static void daemon_free(struct daemon *d)
 	store_free(d->store);
 	status_free(d->status);		/* before renew: it reads the certificates */
 	renew_free(d->renew);
+	fleet_free(d->fleet);		/* after renew: certificates stop waiting for it */
 	X509_STORE_free(d->trust);
 	certcache_free();
 	metrics_free();
@@ -383,6 +447,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	renew_set_deliver(d.renew, d.deliver);
+	/* An unreachable Redis is not fatal (the network may not be up yet): it is retried. */
+	if (fleet_apply(&d, &d.conf, &err) == -1) {
+		log_fatal("%s", err);
+		goto out;
+	}
 
 	ev_signal_init(&d.sigterm, on_stop, SIGTERM);
 	ev_signal_init(&d.sigint, on_stop, SIGINT);

@@ -23,6 +23,9 @@ static unsigned long latency_count;		/* exchanges measured */
 static double latency_sum;			/* their seconds */
 static unsigned long pushes[METRICS_PUSH_NRESULTS]; /* HAProxy pushes by result */
 static double pass_ok_at;			/* last pass with all stapled, 0 = none */
+static unsigned long redis_events[METRICS_REDIS_NEVENTS]; /* fleet mode, by event */
+static char *redis_state;			/* fleet connection state, NULL = no --redis */
+static char *redis_url;				/* its URL, password hidden */
 
 static const char *const fetch_result_name[METRICS_FETCH_NRESULTS] = {
 	"good", "revoked", "unknown", "invalid", "error", "try_later",
@@ -61,6 +64,36 @@ void metrics_fetch_latency(double seconds)
 void metrics_push(enum metrics_push_result res)
 {
 	pushes[res]++;
+}
+
+void metrics_redis(enum metrics_redis_event e)
+{
+	redis_events[e]++;
+}
+
+void metrics_redis_state(const char *state, const char *url)
+{
+	free(redis_state);
+	free(redis_url);
+	redis_state = redis_url = NULL;
+	if (url == NULL)
+		return;
+	redis_state = strdup(state);
+	redis_url = strdup(url);
+	if (redis_state == NULL || redis_url == NULL) {	/* shown as "no --redis" rather than half */
+		free(redis_state);
+		free(redis_url);
+		redis_state = redis_url = NULL;
+	}
+}
+
+int metrics_redis_info(const char **state, const char **url)
+{
+	if (redis_state == NULL)
+		return 0;
+	*state = redis_state;
+	*url = redis_url;
+	return 1;
 }
 
 void metrics_pass_ok(double t)
@@ -127,6 +160,21 @@ int metrics_write(FILE *out)
 	    "# TYPE ocspd_haproxy_pushes_total counter\n", out);
 	for (int i = 0; i < METRICS_PUSH_NRESULTS; i++)
 		fprintf(out, "ocspd_haproxy_pushes_total{result=\"%s\"} %lu\n", push_result_name[i], pushes[i]);
+	if (redis_state != NULL) {
+		static const char *const what[METRICS_REDIS_NEVENTS][2] = {
+			{ "ocspd_redis_staples_total", "Verified staples taken from Redis instead of a responder." },
+			{ "ocspd_redis_leases_won_total", "Fleet leases this node took (it then asked the responder)." },
+			{ "ocspd_redis_leases_lost_total", "Fleet leases another node held (this node waited for its staple)." },
+			{ "ocspd_redis_unavailable_fetches_total", "Attempts that went to the responders because Redis could not be asked." },
+			{ "ocspd_redis_rejected_total", "Values read from Redis that failed verification (never stored or served)." },
+		};
+
+		fprintf(out, "# HELP ocspd_redis_up 1 when the fleet's Redis is connected and authenticated.\n"
+		    "# TYPE ocspd_redis_up gauge\nocspd_redis_up %d\n", strcmp(redis_state, "up") == 0);
+		for (int i = 0; i < METRICS_REDIS_NEVENTS; i++)
+			fprintf(out, "# HELP %s %s\n# TYPE %s counter\n%s %lu\n", what[i][0], what[i][1],
+			    what[i][0], what[i][0], redis_events[i]);
+	}
 	fprintf(out, "# HELP ocspd_last_successful_pass_timestamp_seconds Last time every certificate with an OCSP URL had a valid staple and no failing renewal; 0 = never.\n"
 	    "# TYPE ocspd_last_successful_pass_timestamp_seconds gauge\n"
 	    "ocspd_last_successful_pass_timestamp_seconds %.3f\n", pass_ok_at);
@@ -137,6 +185,7 @@ void metrics_free(void)
 {
 	struct responder_count *rc, *tmp;
 
+	metrics_redis_state(NULL, NULL);
 	HASH_ITER(hh, responders, rc, tmp) {
 		HASH_DEL(responders, rc);
 		free(rc->url);

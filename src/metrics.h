@@ -32,6 +32,16 @@ enum metrics_push_result {
 	METRICS_PUSH_NRESULTS,
 };
 
+/* What fleet mode (--redis) did, counted per certificate attempt. */
+enum metrics_redis_event {
+	METRICS_REDIS_STAPLE,		/* a verified staple taken from Redis (no responder asked) */
+	METRICS_REDIS_LEASE_WON,	/* this node took the lease and fetched */
+	METRICS_REDIS_LEASE_LOST,	/* another node held it: waited for its staple */
+	METRICS_REDIS_UNAVAILABLE,	/* fetched alone because Redis could not be asked */
+	METRICS_REDIS_REJECTED,		/* a value in Redis failed verification */
+	METRICS_REDIS_NEVENTS,
+};
+
 /* Latency histogram bucket bounds in seconds (le="..."), ascending; +Inf is implied. */
 #define METRICS_LATENCY_BUCKETS { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 }
 
@@ -46,6 +56,18 @@ void metrics_push(enum metrics_push_result res);
 
 /* At time t every certificate with an OCSP URL had a valid staple, none failing. */
 void metrics_pass_ok(double t);
+
+/* One fleet event. */
+void metrics_redis(enum metrics_redis_event e);
+
+/*
+ * The fleet's connection state ("up", "down"...) and URL without its
+ * password (both copied), for /metrics and /status; url NULL = no --redis.
+ */
+void metrics_redis_state(const char *state, const char *url);
+
+/* What metrics_redis_state last said: 1 with both set (borrowed until the next call), 0 without --redis. */
+int metrics_redis_info(const char **state, const char **url);
 
 /* Writes the counters in the Prometheus text format (version 0.0.4). 0, or -1 on a write error. */
 int metrics_write(FILE *out);

@@ -20,6 +20,7 @@ struct staples;
 
 #define CERT_MAGIC 0x0c5bd001u	/* checks a struct cert coming back through a void * */
 #define RENEW_PARSE_MAX 64	/* parse jobs out at once */
+#define RENEW_FLEET_ROUNDS 3	/* leases lost (waited out) in one attempt before fetching anyway */
 
 enum cert_state {
 	CERT_IDLE,		/* waiting for its timer or for the file to change */
@@ -84,6 +85,14 @@ struct cert {
 	struct cert *next_parse;	/* in renew's parse queue while waiting */
 	int outcome;			/* --one-off: 1 stapled, -1 failed, 0 not yet */
 	ev_timer timer;			/* next renewal or retry */
+	int fleet_rounds;		/* fleet source: leases lost in this attempt (RENEW_FLEET_ROUNDS) */
+	int fleet_lease;		/* this node holds the fleet lease of c's CertID */
+	int fleet_waiting;		/* waiting for the fleet's announcement (fleet_watch) */
+	int fleet_announced;		/* it came while the lease's answer was on its way */
+	ev_timer fleet_wait;		/* or for the other node's lease to end */
+	unsigned char fleet_seen[32];	/* SHA-256 of the value Redis gave in this attempt */
+	char fleet_read[41];		/* its SHA-1 in hex ("" none), for the lease's check */
+	unsigned char fleet_bad[32];	/* of the last one rejected (logged once per value) */
 	UT_hash_handle hh;		/* by path */
 };
 
@@ -101,6 +110,7 @@ struct renew {
 	struct issuer *issuers;		/* by fingerprint */
 	struct cert *removed;		/* removed with work in flight */
 	struct source_http *http;	/* the responders' source: requests in flight (owned) */
+	struct fleet *fleet;		/* fleet mode's store (borrowed), or NULL */
 	struct job *jobs;		/* jobs handed to workers or the store */
 	struct cert *parse_head, *parse_tail; /* certificates waiting to be parsed */
 	int parsing;			/* parse jobs out on workers */

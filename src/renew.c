@@ -5,6 +5,7 @@
 #include "conf.h"
 #include "deliver.h"
 #include "fetch.h"
+#include "fleet.h"
 #include "log.h"
 #include "metrics.h"
 #include "ocsp.h"
@@ -21,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <uthash.h>
+#include <openssl/sha.h>
 
 double renew_now(void)
 {
@@ -198,6 +200,8 @@ static int cert_staple(const void *holder, struct staple *out)
 	return 1;
 }
 
+static void fleet_forget(struct cert *c);
+
 static void cert_free(struct cert *c)
 {
 	if (c == NULL)
@@ -205,6 +209,7 @@ static void cert_free(struct cert *c)
 	index_drop(c);
 	cert_unref(c);
 	ev_timer_stop(c->r->loop, &c->timer);
+	fleet_forget(c);
 	if (c->state != CERT_IDLE)
 		c->r->busy--;
 	free(c->subject);
@@ -227,6 +232,8 @@ static void parse_pump(struct renew *r);
 static void start_fetch(struct cert *c);
 static void ask_from(struct cert *c, int i, const char *why);
 static void on_timer(struct ev_loop *loop, ev_timer *t, int revents);
+static void fleet_after(struct cert *c, int stored);
+static void on_fleet_wait(struct ev_loop *loop, ev_timer *t, int revents);
 
 /*
  * Called when async work for c lands. Returns 1 if the result is to be used;
@@ -369,6 +376,7 @@ static void attempt_failed(struct cert *c, const char *reason)
 	int same = c->last_err != NULL && strcmp(c->last_err, reason) == 0;
 	int kept = staple_valid(c, now);	/* the current staple stays in service */
 
+	fleet_after(c, 0);
 	c->failures++;
 	set_state(c, CERT_IDLE);
 	if (same) {
@@ -707,6 +715,7 @@ static void on_stored(void *arg, const char *certpath, const char *err)
 	ocsp_fmt_time(c->next_update, next, sizeof(next));
 	ocsp_fmt_time(when, at, sizeof(at));
 	log_info("%s: staple stored (good, next update %s, renew at %s)", c->path, next, at);
+	fleet_after(c, 1);
 	set_outcome(c, 1);	/* the staple is on disk (the pass may end here) */
 	record(c, RENEW_STAPLED);
 	if (!r->c->one_off)
@@ -736,6 +745,7 @@ static void same_staple(struct cert *c, double fresh_until)
 	set_state(c, CERT_IDLE);
 	ocsp_fmt_time(when, at, sizeof(at));
 	log_debug("%s: responder sent the staple already held; not rewritten (renew at %s)", c->path, at);
+	fleet_after(c, 1);	/* the fleet may have lost it (flushed): share it again */
 	set_outcome(c, 1);
 	record(c, RENEW_STAPLED);
 	if (!r->c->one_off)
@@ -780,24 +790,31 @@ static void revoked(struct cert *c, const struct ocsp_result *res, const char *w
  *   who      who answered, for the revocation line.
  *   stored   its answers are the bytes already on disk: held as they are,
  *            never written again.
+ *   share    its answers, once stored, are shared with the fleet (fleet mode):
+ *            what the responders sent, not what came from disk or Redis.
  */
 struct source_ops {
 	int (*ask)(struct cert *c);
 	void (*refused)(struct cert *c, const char *reason);
 	const char *(*who)(const struct cert *c);
 	int stored;
+	int share;
 };
 
 static int disk_ask(struct cert *c);
 static void disk_refused(struct cert *c, const char *reason);
 static const char *disk_who(const struct cert *c);
+static int fleet_ask(struct cert *c);
+static void fleet_refused(struct cert *c, const char *reason);
+static const char *fleet_who(const struct cert *c);
 static int http_ask(struct cert *c);
 static void http_refused(struct cert *c, const char *reason);
 static const char *http_who(const struct cert *c);
 
 static const struct source_ops sources[] = {
-	{ disk_ask, disk_refused, disk_who, 1 },	/* source-disk.c: read by the parse */
-	{ http_ask, http_refused, http_who, 0 },	/* source-http.c: the responders */
+	{ disk_ask, disk_refused, disk_who, 1, 0 },	/* source-disk.c: read by the parse */
+	{ fleet_ask, fleet_refused, fleet_who, 0, 0 },	/* fleet.c: Redis, shared by the fleet */
+	{ http_ask, http_refused, http_who, 0, 1 },	/* source-http.c: the responders */
 };
 #define NSOURCES ((int)(sizeof(sources) / sizeof(sources[0])))
 
@@ -909,6 +926,308 @@ static const char *disk_who(const struct cert *c)
 {
 	(void)c;
 	return "the staple on disk";
+}
+
+/* ---------------------------------------------------------------- source: fleet */
+
+/*
+ * Fleet mode (fleet.h), between the disk and the responders. A staple in
+ * Redis is verified on a worker like a fetched one and counts as found only
+ * when it is newer than the one held and good for longer than
+ * minimum-validity; else this node tries the CertID's lease: won, it asks
+ * the responders (and shares the answer, fleet_after); lost, it waits for
+ * the holder's announcement or the end of its lease and looks again, at
+ * most RENEW_FLEET_ROUNDS times before fetching anyway. Redis unavailable
+ * at any step: on to the responders, counted. Renewal times already carry
+ * per-node random jitter (sched_renew_at), so the first node to wake
+ * renews and the others find its staple.
+ */
+
+static void verify_run(void *arg);
+
+/* c's key in the fleet (staples_key of its CertID): its length, 0 when it has none. */
+static size_t fleet_key(const struct cert *c, unsigned char *key)
+{
+	return c->r->fleet != NULL && c->id != NULL ? staples_key(c->id, key) : 0;
+}
+
+/* Redis cannot answer now (why): the responders it is, counted. */
+static void fleet_unavailable(struct cert *c, const char *why)
+{
+	metrics_redis(METRICS_REDIS_UNAVAILABLE);
+	log_debug("%s: fleet: %s; asking the responders", c->path, why);
+	source_done(c, why);
+}
+
+static void on_fleet_value(void *arg, const unsigned char *val, size_t len, const char *err);
+static void fleet_refused(struct cert *c, const char *reason);
+
+/* Reads the fleet's staple of c: 1 when asked, 0 when Redis cannot be asked now. */
+static int fleet_look(struct cert *c)
+{
+	unsigned char key[STAPLES_KEY_MAX];
+	size_t klen = fleet_key(c, key);
+
+	if (klen == 0 || fleet_get(c->r->fleet, key, klen, on_fleet_value, c) == -1)
+		return 0;
+	ev_timer_stop(c->r->loop, &c->timer);
+	set_state(c, CERT_FETCHING);
+	return 1;
+}
+
+static int fleet_ask(struct cert *c)
+{
+	/* A nonce is this node's own question: only its responder can answer it. */
+	if (c->r->fleet == NULL || c->r->c->nonce)
+		return 0;
+	c->fleet_rounds = 0;
+	if (fleet_look(c))
+		return 1;
+	metrics_redis(METRICS_REDIS_UNAVAILABLE);
+	return 0;
+}
+
+/* Stops waiting for the fleet (before c is freed, or when the wait ends). */
+static void fleet_forget(struct cert *c)
+{
+	unsigned char key[STAPLES_KEY_MAX];
+	size_t klen;
+
+	ev_timer_stop(c->r->loop, &c->fleet_wait);
+	if (c->fleet_waiting && (klen = fleet_key(c, key)) > 0)
+		fleet_unwatch(c->r->fleet, key, klen, c);
+	c->fleet_waiting = 0;
+}
+
+/* The holder announced a staple, or its lease ran out, or Redis went: look again. */
+static void fleet_wake(struct cert *c)
+{
+	fleet_forget(c);
+	if (!wanted_else_freed_or_reparsed(c))
+		return;
+	if (!fleet_look(c))
+		fleet_unavailable(c, "Redis unavailable");
+}
+
+/*
+ * The watch is set before the lease is asked for: an announcement that
+ * comes while the lease's answer is on its way (the holder finished
+ * between our read and our lease) is remembered, not lost.
+ */
+static void on_fleet_announced(void *arg)
+{
+	struct cert *c = arg;
+
+	c->fleet_waiting = 0;	/* a watch is called once */
+	if (ev_is_active(&c->fleet_wait))
+		fleet_wake(c);
+	else
+		c->fleet_announced = 1;
+}
+
+static void on_fleet_wait(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	fleet_wake(t->data);
+}
+
+static void on_fleet_lease(void *arg, enum fleet_lease_result res, double wait, const char *err)
+{
+	struct cert *c = arg;
+	struct renew *r = c->r;
+	unsigned char key[STAPLES_KEY_MAX];
+	size_t klen;
+
+	if (!wanted_else_freed_or_reparsed(c))
+		return;
+	if (err != NULL) {
+		fleet_forget(c);
+		fleet_unavailable(c, err);
+		return;
+	}
+	if (res == FLEET_LEASE_CHANGED) {	/* another node shared a staple since it was read */
+		if (c->fleet_rounds++ < RENEW_FLEET_ROUNDS) {
+			fleet_wake(c);
+			return;
+		}
+		fleet_forget(c);
+		source_done(c, "no responder answered");
+		return;
+	}
+	if (res == FLEET_LEASE_WON) {
+		fleet_forget(c);
+		metrics_redis(METRICS_REDIS_LEASE_WON);
+		c->fleet_lease = 1;
+		log_debug("%s: fleet: lease taken; asking the responders", c->path);
+		source_done(c, "no responder answered");
+		return;
+	}
+	metrics_redis(METRICS_REDIS_LEASE_LOST);
+	if (++c->fleet_rounds > RENEW_FLEET_ROUNDS || (klen = fleet_key(c, key)) == 0) {
+		fleet_forget(c);
+		log_info("%s: fleet: another node still fetching after %d waits; asking the responders",
+		    c->path, RENEW_FLEET_ROUNDS);
+		source_done(c, "no responder answered");
+		return;
+	}
+	if (c->fleet_announced) {	/* the holder is done already */
+		fleet_wake(c);
+		return;
+	}
+	/* Without the announcement (no watch: out of memory), the lease's end wakes it. */
+	if (wait <= 0 || wait > r->c->redis_lease)
+		wait = r->c->redis_lease;
+	log_debug("%s: fleet: another node is fetching; waiting up to %.1fs for its staple", c->path, wait);
+	ev_timer_set(&c->fleet_wait, wait + 0.05, 0.);
+	ev_timer_start(r->loop, &c->fleet_wait);
+}
+
+/* Nothing new in the fleet for c: take the lease to fetch, or wait for whoever has it. */
+static void fleet_try_lease(struct cert *c)
+{
+	unsigned char key[STAPLES_KEY_MAX];
+	size_t klen = fleet_key(c, key);
+
+	if (klen == 0) {
+		fleet_unavailable(c, "Redis unavailable");
+		return;
+	}
+	c->fleet_announced = 0;
+	c->fleet_waiting = fleet_watch(c->r->fleet, key, klen, on_fleet_announced, c) == 0;
+	if (fleet_lease(c->r->fleet, key, klen, c->fleet_read, c->r->c->redis_lease, on_fleet_lease, c) == -1) {
+		fleet_forget(c);
+		fleet_unavailable(c, "Redis unavailable");
+	}
+}
+
+/*
+ * What Redis holds is new to c: newer than the staple held, and good for
+ * longer than minimum-validity (else it is the one due for renewal).
+ */
+static int fleet_news(const struct cert *c, const struct job *j)
+{
+	double until = valid_until(c->r, &j->res);
+
+	return until - j->now > c->r->c->minimum_validity &&
+	    (!staple_valid(c, j->now) || until > c->next_update);
+}
+
+/* The fleet's staple, verified on a worker. */
+static void fleet_verified(void *arg)
+{
+	struct job *j = arg;
+	struct cert *c = j->c;
+
+	j->disk = (unsigned char *)j->body;	/* job owns the copy from here on */
+	j->disk_len = j->body_len;
+	j->body = NULL;
+	if (!wanted_else_freed_or_reparsed(c))
+		goto out;
+	if (j->verified && j->res.status == OCSP_ST_GOOD && !fleet_news(c, j)) {
+		fleet_try_lease(c);
+		goto out;
+	}
+	if (consider(c, j)) {
+		metrics_redis(METRICS_REDIS_STAPLE);
+		log_debug("%s: fleet: staple taken from Redis", c->path);
+		return;
+	}
+out:
+	job_free(j);
+}
+
+/* A fleet_get_fn: the fleet's staple of c (untrusted bytes), verified on a worker. */
+static void on_fleet_value(void *arg, const unsigned char *val, size_t len, const char *err)
+{
+	struct cert *c = arg;
+	struct job *j;
+	unsigned char *copy;
+
+	if (!wanted_else_freed_or_reparsed(c))
+		return;
+	if (err != NULL) {
+		fleet_unavailable(c, err);
+		return;
+	}
+	if (val == NULL) {
+		c->fleet_read[0] = '\0';
+		fleet_try_lease(c);
+		return;
+	}
+	if (len > FETCH_MAX_BODY) {	/* the cap of a fetched body: no responder sends more */
+		SHA256(val, len, c->fleet_seen);
+		fleet_refused(c, "larger than 64 KiB, the most an OCSP response may be");
+		return;
+	}
+	if ((j = job_new(c)) == NULL || (copy = malloc(len)) == NULL) {
+		job_free(j);
+		fleet_unavailable(c, "out of memory");
+		return;
+	}
+	memcpy(copy, val, len);
+	SHA256(copy, len, c->fleet_seen);
+	{
+		unsigned char sha1[SHA_DIGEST_LENGTH];
+
+		SHA1(copy, len, sha1);
+		for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
+			snprintf(c->fleet_read + 2 * i, 3, "%02x", sha1[i]);
+	}
+	j->now = renew_now();
+	j->body = copy;
+	j->body_len = len;
+	j->vid = c->id;
+	j->vissuer = c->issuer;
+	set_state(c, CERT_VERIFYING);
+	work_submit(c->r->work, verify_run, fleet_verified, j);
+}
+
+/*
+ * Redis held a staple that is not one (wrong signature, another
+ * certificate's, expired, revoked-unknown...): logged once per value, never
+ * stored or served; this node fetches for itself, and its staple replaces
+ * the bad one in Redis.
+ */
+static void fleet_refused(struct cert *c, const char *reason)
+{
+	unsigned char key[STAPLES_KEY_MAX];
+	size_t klen = fleet_key(c, key);
+	char name[256];
+
+	metrics_redis(METRICS_REDIS_REJECTED);
+	if (memcmp(c->fleet_seen, c->fleet_bad, sizeof(c->fleet_bad)) != 0) {
+		fleet_key_name(c->r->fleet, "staple", key, klen, name, sizeof(name));
+		log_warn("%s: redis key %s: value rejected (%s); never stored or served, asking the responders",
+		    c->path, name, reason);
+		memcpy(c->fleet_bad, c->fleet_seen, sizeof(c->fleet_bad));
+	}
+	source_done(c, reason);
+}
+
+static const char *fleet_who(const struct cert *c)
+{
+	(void)c;
+	return "the fleet's staple in Redis";
+}
+
+/*
+ * The attempt ended (stored: c holds a staple on disk now): a staple from
+ * the responders is shared with the fleet (which releases the lease), else
+ * a lease held is given back so that another node need not wait it out.
+ */
+static void fleet_after(struct cert *c, int stored)
+{
+	unsigned char key[STAPLES_KEY_MAX];
+	size_t klen = fleet_key(c, key);
+
+	if (klen == 0)
+		return;
+	if (stored && sources[c->src].share && c->staple_len > 0)
+		fleet_put(c->r->fleet, key, klen, c->staple, c->staple_len, c->next_update - renew_now());
+	else if (c->fleet_lease)
+		fleet_release(c->r->fleet, key, klen);
+	c->fleet_lease = 0;
 }
 
 /* ---------------------------------------------------------------- source: http */
@@ -1114,6 +1433,8 @@ void renew_file_event(void *arg, const char *path, enum watch_event ev)
 		r->n_standing[RENEW_PENDING]++;
 		ev_timer_init(&c->timer, on_timer, 0., 0.);
 		c->timer.data = c;
+		ev_timer_init(&c->fleet_wait, on_fleet_wait, 0., 0.);
+		c->fleet_wait.data = c;
 		HASH_ADD_KEYPTR(hh, r->certs, c->path, strlen(c->path), c);
 		log_debug("%s: new certificate", path);
 	} else {
@@ -1163,6 +1484,11 @@ struct renew *renew_new(struct ev_loop *loop, const struct conf *c, X509_STORE *
 void renew_set_deliver(struct renew *r, struct deliver *d)
 {
 	r->deliver = d;
+}
+
+void renew_set_fleet(struct renew *r, struct fleet *f)
+{
+	r->fleet = f;
 }
 
 void renew_reconfigure(struct renew *r, const struct conf *c, X509_STORE *trust)

@@ -40,6 +40,14 @@ void renew_free(struct renew *r);
 /* Where staples go after they are stored (may be NULL). */
 void renew_set_deliver(struct renew *r, struct deliver *d);
 
+/*
+ * Fleet mode (fleet.h; may be NULL): a due certificate asks Redis before
+ * its responders, takes the fleet's lease before fetching, and shares what
+ * it fetched. Borrowed: it must outlive the renew.
+ */
+struct fleet;
+void renew_set_fleet(struct renew *r, struct fleet *f);
+
 /* A watch_fn: a certificate file appeared, changed or went away. */
 void renew_file_event(void *r, const char *path, enum watch_event ev);
 

@@ -274,6 +274,9 @@ static int report(const char *url, const char *text)
 	printf("OCSPD %s - %zu certificate%s: %d stapled, %d failing, %d revoked, %d no OCSP URL, %d pending\n",
 	    level[rc], n, n == 1 ? "" : "s", count[RENEW_STAPLED], count[RENEW_FAILING],
 	    count[RENEW_REVOKED], count[RENEW_NO_URL], count[RENEW_PENDING]);
+	/* Fleet mode: a node working alone still staples; the line says why requests went up. */
+	if (json_object_object_get_ex(root, "redis", &v) && json_object_is_type(v, json_type_object))
+		printf("redis: %s (%s)\n", or_dash(jstr(v, "state")), or_dash(jstr(v, "url")));
 	if (n == 0)
 		goto out;
 	printf("%-11s  %-20s  %-20s  %6s  %-*s  %s\n", "STATE", "EXPIRES", "NEXT RENEWAL", "ERRORS",

@@ -296,6 +296,7 @@ static char *status_page(struct status *s, size_t *len)
 {
 	struct jbuf b = { NULL, 0, 0, 0 };
 	struct json_build jb = { &b, 0 };
+	const char *rstate, *rurl;
 	char *shrunk;
 
 	JLIT(&b, "{");
@@ -303,6 +304,15 @@ static char *status_page(struct status *s, size_t *len)
 	jstring(&b, OCSPD_VERSION);
 	jkey(&b, "now", 0);
 	jtime(&b, ev_time());
+	if (metrics_redis_info(&rstate, &rurl)) {	/* fleet mode: where its Redis stands */
+		jkey(&b, "redis", 0);
+		JLIT(&b, "{");
+		jkey(&b, "state", 1);
+		jstring(&b, rstate);
+		jkey(&b, "url", 0);
+		jstring(&b, rurl);
+		JLIT(&b, "}");
+	}
 	jkey(&b, "certificates", 0);
 	JLIT(&b, "[");
 	renew_foreach_status(s->renew, json_one, &jb);

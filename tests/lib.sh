@@ -28,6 +28,24 @@
 #                               $FAULTD serve for the PKI in $CA on PORT (signer
 #                               $CA/ocsp.pem), stderr appended to $T/faultd.log,
 #                               waits until it listens; sets FAULTD_PID
+#   start_redis [redis-server args...]
+#                               redis-server on 127.0.0.1:$REDIS_PORT (default:
+#                               a free port; set, it restarts one on the same
+#                               port) with password $REDIS_PASS (default: random),
+#                               nothing saved; waits until it answers; sets
+#                               REDIS_PORT REDIS_PID REDIS_URL (redis://:PASS@...)
+#   stop_redis                  SIGKILL $REDIS_PID, wait
+#   rcli ARGS...                redis-cli on $REDIS_PORT with $REDIS_PASS
+#   start_fleet_node N LOG ARGS...
+#                               start_ocspd LOG --ca-file $CA/root.pem --redis
+#                               $REDIS_URL --redis-node nodeN ARGS; sets OCSPD_PID
+#   fleet_copies N NAME...      $T/nodeK/NAME.pem copies of $CERTS/NAME.pem for
+#                               K = 1..N (the same certificates on every node)
+#   fleet_good "K..." NAME...   succeed if $T/nodeK/NAME.pem has a good staple
+#                               for every node K and NAME
+#   fleet_renewed "K..." NAME OLD
+#                               succeed if every node K's NAME staple is good
+#                               and its This Update is no longer OLD
 #   write_haproxy_cfg CFG SOCK PORT CRT [GLOBAL_LINE...]
 #                               a haproxy.cfg with one admin stats socket SOCK and
 #                               one TLS frontend on 127.0.0.1:PORT serving "crt CRT"
@@ -239,6 +257,57 @@ start_faultd() {
 	# -P writes the port file once it listens.
 	wait_for eval '[ -s "$T/faultd.port" ] || ! kill -0 $FAULTD_PID 2>/dev/null' &&
 		kill -0 $FAULTD_PID 2>/dev/null || fail "faultd did not listen on $port"
+}
+
+start_redis() {
+	REDIS_PORT=${REDIS_PORT:-$(free_port)}
+	REDIS_PASS=${REDIS_PASS:-pw-$RANDOM$RANDOM}
+	redis-server --save '' --appendonly no --port "$REDIS_PORT" --bind 127.0.0.1 \
+		--requirepass "$REDIS_PASS" --dir "$T" "$@" >>"$T/redis.log" 2>&1 &
+	REDIS_PID=$!
+	track $REDIS_PID
+	REDIS_URL=redis://:$REDIS_PASS@127.0.0.1:$REDIS_PORT
+	wait_for eval '[ "$(rcli ping 2>/dev/null)" = PONG ] || ! kill -0 $REDIS_PID 2>/dev/null' &&
+		kill -0 $REDIS_PID 2>/dev/null || fail "redis-server on $REDIS_PORT did not start: $(tail -n 3 "$T/redis.log")"
+}
+
+stop_redis() {
+	kill -KILL "$REDIS_PID" 2>/dev/null
+	wait "$REDIS_PID" 2>/dev/null
+	return 0
+}
+
+rcli() { redis-cli -p "$REDIS_PORT" -a "$REDIS_PASS" --no-auth-warning "$@"; }
+
+start_fleet_node() {
+	local n=$1 log=$2
+	shift 2
+	start_ocspd "$log" --ca-file "$CA/root.pem" --redis "$REDIS_URL" --redis-node "node$n" "$@"
+}
+
+fleet_copies() {
+	local n=$1 k name
+	shift
+	for k in $(seq 1 "$n"); do
+		mkdir -p "$T/node$k"
+		for name; do cp "$CERTS/$name.pem" "$T/node$k/$name.pem"; done
+	done
+}
+
+fleet_good() {
+	local k n nodes=$1
+	shift
+	for k in $nodes; do
+		for n; do [ "$(staple_status "$T/node$k/$n.pem")" = good ] || return 1; done
+	done
+}
+
+fleet_renewed() {
+	local k
+	for k in $1; do
+		[ "$(this_update_file "$T/node$k/$2.pem.ocsp")" != "$3" ] || return 1
+		[ "$(staple_status "$T/node$k/$2.pem")" = good ] || return 1
+	done
 }
 
 write_haproxy_cfg() {
