@@ -58,6 +58,7 @@ static const struct opt opts[] = {
 	{ "default-validity", 0, OPT_SECONDS, F(default_validity), "S", "validity assumed for a response without nextUpdate (default: 3600)", 0 },
 	{ "nonce", 0, OPT_FLAG, F(nonce), NULL, "send a nonce with every request and require it back (no request sharing)", 0 },
 	{ "status-listen", 0, OPT_STR, F(status_listen), "ADDR:PORT", "serve /metrics and /status over HTTP here (a bare PORT means 127.0.0.1)", 0 },
+	{ "serve-ocsp", 0, OPT_STR, F(serve_ocsp), "ADDR:PORT", "answer OCSP requests (GET and POST) from the staples held, for nginx and Apache (a bare PORT means 127.0.0.1)", 0 },
 	{ "user", 0, OPT_STR, F(user), "NAME", "after start-up, run as this user (needs root; refuses to go on as root)", 0 },
 	{ "group", 0, OPT_STR, F(group), "NAME", "with --user: run as this group (default: the user's group)", 0 },
 	{ "one-off", 0, OPT_FLAG, F(one_off), NULL, "one pass, then exit: 0 if every certificate has a valid staple, else 1", 0 },

@@ -13,13 +13,31 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#define HTTPD_SWEEP	1.0	/* seconds between looks for connections past their request deadline */
+
+/*
+ * One open connection (MHD's socket context): whether it is sending a
+ * request and since when. In the httpd's list while open.
+ */
+struct conn {
+	struct httpd *h;		/* owner */
+	int fd;				/* the socket (MHD's) */
+	double since;			/* ev_now() when its current request began, 0 = none being read */
+	struct conn *prev, *next;	/* in h->conns */
+};
+
 struct httpd {
 	struct ev_loop *loop;		/* the one event loop */
 	const char *what;		/* the option, for messages (borrowed, static) */
 	struct MHD_Daemon *mhd;		/* the HTTP server, no thread of its own */
 	ev_io io;			/* MHD's epoll fd: a connection or the listen socket is ready */
 	ev_timer timer;			/* MHD's next timeout or the caller's tick; stopped when idle */
+	ev_timer sweep;			/* request deadlines, every HTTPD_SWEEP while connections are open */
+	double request_time;		/* seconds a request may take to arrive whole */
+	struct conn *conns;		/* open connections */
 	int sndbuf;			/* per-connection send buffer, 0 = the kernel's */
+	MHD_RequestCompletedCallback completed; /* caller's, or NULL */
+	void *hcls;			/* the caller's handler argument */
 	httpd_tick_fn *tick;		/* caller's housekeeping, or NULL */
 	void *tick_arg;			/* its argument */
 	int starting;			/* inside MHD_start_daemon: keep its message */
@@ -47,23 +65,96 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 /*
- * A new connection: its kernel send buffer is fixed, so that a client that
- * does not read pins that much kernel memory and no more (autotuning would
- * let each one take megabytes of the same answer).
+ * A new connection is tracked for its request deadline, and its kernel send
+ * buffer is fixed, so that a client that does not read pins that much kernel
+ * memory and no more (autotuning would let each one take megabytes of the
+ * same answer).
  */
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
     enum MHD_ConnectionNotificationCode code)
 {
 	struct httpd *h = cls;
 	const union MHD_ConnectionInfo *ci;
+	struct conn *c = *socket_context;
 	int sndbuf = h->sndbuf;
 
-	(void)socket_context;
-	if (sndbuf <= 0 || code != MHD_CONNECTION_NOTIFY_STARTED ||
-	    (ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD)) == NULL)
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (c == NULL)
+			return;
+		if (c->prev != NULL)
+			c->prev->next = c->next;
+		else
+			h->conns = c->next;
+		if (c->next != NULL)
+			c->next->prev = c->prev;
+		free(c);
+		*socket_context = NULL;
+		if (h->conns == NULL)
+			ev_timer_stop(h->loop, &h->sweep);
 		return;
-	if (setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) == -1)
+	}
+	if ((ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD)) == NULL)
+		return;
+	if (sndbuf > 0 && setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) == -1)
 		log_debug("%s: cannot set the send buffer of a connection (%s)", h->what, strerror(errno));
+	/* Untracked when out of memory: MHD's own timeout still holds it. */
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return;
+	c->h = h;
+	c->fd = ci->connect_fd;
+	c->since = ev_now(h->loop);
+	c->next = h->conns;
+	if (h->conns != NULL)
+		h->conns->prev = c;
+	h->conns = c;
+	*socket_context = c;
+	if (!ev_is_active(&h->sweep))
+		ev_timer_again(h->loop, &h->sweep);
+}
+
+/* A request completed (answered or not): the next one on the connection is timed from now. */
+static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct httpd *h = cls;
+
+	(void)toe;
+	if (ci != NULL && ci->socket_context != NULL)
+		((struct conn *)ci->socket_context)->since = ev_now(h->loop);
+	if (h->completed != NULL)
+		h->completed(h->hcls, mc, req_cls, toe);
+}
+
+void httpd_request_read(struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	if (ci != NULL && ci->socket_context != NULL)
+		((struct conn *)ci->socket_context)->since = 0;
+}
+
+/*
+ * Shuts down the sockets of connections whose request is overdue: MHD sees
+ * the end of the stream at its next run and closes them (it offers no call
+ * to close a connection from outside its callbacks).
+ */
+static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct httpd *h = w->data;
+	double now = ev_now(loop);
+	int n = 0;
+
+	(void)revents;
+	for (struct conn *c = h->conns; c != NULL; c = c->next)
+		if (c->since > 0 && now - c->since > h->request_time && c->fd >= 0) {
+			shutdown(c->fd, SHUT_RDWR);
+			c->fd = -1;	/* once */
+			n++;
+		}
+	if (n > 0)
+		log_debug("%s: %d connection(s) closed: no whole request within %.0fs", h->what, n,
+		    h->request_time);
 }
 
 /* Arms the timer for MHD's next connection timeout or the caller's tick, whichever is first; neither stops it. */
@@ -104,7 +195,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 struct httpd *httpd_new(struct ev_loop *loop, const char *what, const char *listen,
     const struct httpd_limits *lim, unsigned flags, MHD_AccessHandlerCallback handler,
-    void *hcls, char **err)
+    MHD_RequestCompletedCallback completed, void *hcls, char **err)
 {
 	struct httpd *h = NULL;
 	struct sockaddr_storage ss;
@@ -124,6 +215,12 @@ struct httpd *httpd_new(struct ev_loop *loop, const char *what, const char *list
 	h->loop = loop;
 	h->what = what;
 	h->sndbuf = lim->sndbuf;
+	h->request_time = lim->request_time;
+	h->completed = completed;
+	h->hcls = hcls;
+	ev_init(&h->sweep, on_sweep);
+	h->sweep.repeat = HTTPD_SWEEP;
+	h->sweep.data = h;
 	h->starting = 1;
 	/* MHD binds at once, with SO_REUSEADDR: a restart does not wait for TIME_WAIT. */
 	h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0) | flags,
@@ -135,6 +232,7 @@ struct httpd *httpd_new(struct ev_loop *loop, const char *what, const char *list
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, lim->per_ip,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, lim->memory,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 	    MHD_OPTION_END);
 	h->starting = 0;
 	if (h->mhd == NULL) {
@@ -167,6 +265,7 @@ void httpd_free(struct httpd *h)
 		ev_timer_stop(h->loop, &h->timer);
 		MHD_stop_daemon(h->mhd);	/* drops the references of connections still open */
 	}
+	ev_timer_stop(h->loop, &h->sweep);
 	free(h->start_err);
 	free(h);
 }

@@ -8,7 +8,10 @@
  * on the loop thread (the caller's handler reads renew's table without
  * locks) and no client, however slow, can make the loop wait: a client only
  * ever costs its own connection slot and memory, both bounded by struct
- * httpd_limits.
+ * httpd_limits. MHD's own timeout only closes a connection that makes no
+ * progress at all; a client dripping one byte every few seconds is closed
+ * by the request deadline here (its socket is shut down, MHD then closes it
+ * without an answer).
  *
  * Owns the listening socket and the MHD daemon. The handler, its argument
  * and the tick callback are borrowed and must outlive the httpd.
@@ -25,6 +28,7 @@
 /* What one front door allows its clients. */
 struct httpd_limits {
 	unsigned timeout;		/* seconds a connection may make no progress */
+	unsigned request_time;		/* seconds to send one request whole (see httpd_request_read) */
 	unsigned connections;		/* connections at once, all clients; more wait in the backlog */
 	unsigned per_ip;		/* connections at once from one address; more are closed at once */
 	size_t memory;			/* bytes MHD may use per connection (request line and headers) */
@@ -45,12 +49,13 @@ struct httpd;
  * 127.0.0.1; see addr.h) at once, so that a privileged port works before
  * privileges are dropped, and serves every request with handler(hcls, ...).
  * what names the option in messages ("status-listen"); flags are added to
- * MHD's (e.g. MHD_ALLOW_SUSPEND_RESUME). NULL with *err naming the option,
- * the address and the reason.
+ * MHD's (e.g. MHD_ALLOW_SUSPEND_RESUME); completed (may be NULL) is called
+ * with hcls when a request ends, answered or not (MHD_OPTION_NOTIFY_COMPLETED).
+ * NULL with *err naming the option, the address and the reason.
  */
 struct httpd *httpd_new(struct ev_loop *loop, const char *what, const char *listen,
     const struct httpd_limits *lim, unsigned flags, MHD_AccessHandlerCallback handler,
-    void *hcls, char **err);
+    MHD_RequestCompletedCallback completed, void *hcls, char **err);
 void httpd_free(struct httpd *h);
 
 /* The caller's housekeeping after each run (may be NULL). */
@@ -64,6 +69,13 @@ const char *httpd_name(const struct httpd *h);
  * suspended connection was resumed (MHD sees nothing on its epoll fd for it).
  */
 void httpd_wake(struct httpd *h);
+
+/*
+ * The handler has read conn's request whole (headers and body): it is no
+ * longer held to request_time. The next request on the same connection is,
+ * from the moment this one completes.
+ */
+void httpd_request_read(struct MHD_Connection *conn);
 
 /*
  * Queues a short fixed text answer (text: a static string) with code and

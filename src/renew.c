@@ -169,6 +169,24 @@ static int cert_staple(const void *holder, struct staple *out)
 	return 1;
 }
 
+/* A staples_get_fn: the verified revoked answer c keeps for the local responder. */
+static int cert_revocation(const void *holder, struct staple *out)
+{
+	const struct cert *c = holder;
+
+	if (c->revocation.der == NULL)
+		return 0;
+	*out = c->revocation;
+	return 1;
+}
+
+/* c is no longer known to be revoked (a good answer, a new certificate). */
+static void forget_revocation(struct cert *c)
+{
+	free((unsigned char *)c->revocation.der);
+	memset(&c->revocation, 0, sizeof(c->revocation));
+}
+
 static void cert_free(struct cert *c)
 {
 	if (c == NULL)
@@ -184,6 +202,7 @@ static void cert_free(struct cert *c)
 	free(c->req);
 	free(c->nonce_req);
 	free(c->staple);
+	forget_revocation(c);
 	free(c->last_err);
 	free(c->path);
 	c->magic = 0;
@@ -192,7 +211,7 @@ static void cert_free(struct cert *c)
 
 static void start_parse(struct cert *c);
 static void parse_done(void *arg);
-static void revoked(struct cert *c, const struct ocsp_result *res, const char *who);
+static void revoked(struct cert *c, struct job *j, const char *who);
 static void parse_run(void *arg);
 static void parse_pump(struct renew *r);
 static void start_fetch(struct cert *c);
@@ -564,6 +583,7 @@ static void parse_done(void *arg)
 	c->have_ident = j->have_ident;
 	c->withdrawn = 0;	/* a new file: a withdrawal refused for the old one is due again */
 	c->revoked = 0;		/* a new parse may be a new certificate */
+	forget_revocation(c);
 	errors_cleared(c);
 	c->url_idx = 0;
 	free(c->staple);
@@ -671,6 +691,7 @@ static void on_stored(void *arg, const char *certpath, const char *err)
 		log_info("%s: response has no nextUpdate; treating it as valid for %.0fs", c->path,
 		    r->c->default_validity);
 	c->revoked = 0;
+	forget_revocation(c);
 	errors_cleared(c);
 	set_state(c, CERT_IDLE);
 	when = renew_time(c, now, j->fresh_until);
@@ -722,10 +743,19 @@ static void same_staple(struct cert *c, double fresh_until)
  * the same --alert-hook run, the staple withdrawn, and a retry at the longest
  * interval (an authentic revocation is final; only a changed file starts over).
  */
-static void revoked(struct cert *c, const struct ocsp_result *res, const char *who)
+static void revoked(struct cert *c, struct job *j, const char *who)
 {
 	struct renew *r = c->r;
+	const struct ocsp_result *res = &j->res;
 	char when[32];
+
+	/* Kept for the local responder (the client decides); never written or pushed. */
+	forget_revocation(c);
+	c->revocation.der = j->disk;
+	c->revocation.len = j->disk_len;
+	c->revocation.this_update = res->this_update;
+	c->revocation.next_update = valid_until(r, res);
+	j->disk = NULL;
 
 	ocsp_fmt_time(res->revoked_at, when, sizeof(when));
 	if (!c->revoked) {
@@ -803,7 +833,7 @@ static int consider(struct cert *c, struct job *j)
 	int held = staple_valid(c, j->now);
 
 	if (j->verified && j->res.status == OCSP_ST_REVOKED) {
-		revoked(c, &j->res, src->who(c));
+		revoked(c, j, src->who(c));
 		return 0;
 	}
 	if (!j->verified)
@@ -1190,4 +1220,20 @@ int renew_staple_by_certid(const struct renew *r, const OCSP_CERTID *id, struct 
 	size_t klen = staples_key(id, key);
 
 	return klen > 0 ? staples_lookup(r->staples, key, klen, out) : -1;
+}
+
+enum renew_answer renew_answer_by_certid(const struct renew *r, const OCSP_CERTID *id,
+    double now, struct staple *out)
+{
+	unsigned char key[STAPLES_KEY_MAX];
+	size_t klen = staples_key(id, key);
+
+	if (klen == 0 || !staples_has(r->staples, key, klen))
+		return RENEW_ANSWER_UNKNOWN;
+	/* A revocation first: the truth is never hidden behind an older good staple. */
+	if (staples_lookup_by(r->staples, key, klen, cert_revocation, out) == 0 && out->next_update > now)
+		return RENEW_ANSWER_REVOKED;
+	if (staples_lookup(r->staples, key, klen, out) == 0 && out->next_update > now)
+		return RENEW_ANSWER_GOOD;
+	return RENEW_ANSWER_NONE;
 }

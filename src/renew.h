@@ -152,4 +152,22 @@ void renew_foreach_status(const struct renew *r, renew_status_fn *fn, void *arg)
  */
 int renew_staple_by_certid(const struct renew *r, const OCSP_CERTID *id, struct staple *out);
 
+/* What the local responder (responder.c) can answer for a CertID. */
+enum renew_answer {
+	RENEW_ANSWER_GOOD,	/* *out: the verified good staple held (as renew_staple_by_certid) */
+	RENEW_ANSWER_REVOKED,	/* *out: the verified revoked answer last received, not expired */
+	RENEW_ANSWER_NONE,	/* a certificate has this CertID but holds no valid answer now */
+	RENEW_ANSWER_UNKNOWN,	/* no certificate has this CertID */
+};
+
+/*
+ * The answer held for CertID id at time now (seconds since the epoch):
+ * a revoked answer wins over a good staple held by another file of the same
+ * certificate. *out is borrowed (valid until the loop runs again). The
+ * revoked answer is kept only for this: renew never stores or delivers it.
+ * Loop thread only.
+ */
+enum renew_answer renew_answer_by_certid(const struct renew *r, const OCSP_CERTID *id,
+    double now, struct staple *out);
+
 #endif

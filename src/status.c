@@ -23,6 +23,7 @@
 #include <microhttpd.h>
 
 #define STATUS_CONN_TIMEOUT	10	/* seconds a connection may make no progress (no request, nothing read) */
+#define STATUS_REQUEST_TIME	10	/* seconds to send a request line and headers whole */
 #define STATUS_CONN_LIMIT	256	/* connections at once, all clients; more wait in the listen backlog */
 #define STATUS_PER_IP_LIMIT	8	/* connections at once from one address; more are closed at once */
 #define STATUS_CONN_MEMORY	(16U << 10) /* bytes MHD may use per connection (request and headers) */
@@ -406,6 +407,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)upload_data;
 	(void)upload_data_size;
 	(void)req_cls;
+	httpd_request_read(conn);	/* no body is read */
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return httpd_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n", "GET, HEAD");
 	if (strcmp(url, "/metrics") == 0) {
@@ -459,7 +461,7 @@ static double tick(void *arg)
 struct status *status_new(struct ev_loop *loop, const char *listen, struct renew *r, char **err)
 {
 	static const struct httpd_limits lim = {
-		STATUS_CONN_TIMEOUT, STATUS_CONN_LIMIT, STATUS_PER_IP_LIMIT, STATUS_CONN_MEMORY, STATUS_SNDBUF,
+		STATUS_CONN_TIMEOUT, STATUS_REQUEST_TIME, STATUS_CONN_LIMIT, STATUS_PER_IP_LIMIT, STATUS_CONN_MEMORY, STATUS_SNDBUF,
 	};
 	struct status *s;
 
@@ -469,7 +471,7 @@ struct status *status_new(struct ev_loop *loop, const char *listen, struct renew
 	}
 	s->loop = loop;
 	s->renew = r;
-	if ((s->httpd = httpd_new(loop, "status-listen", listen, &lim, 0, on_request, s, err)) == NULL) {
+	if ((s->httpd = httpd_new(loop, "status-listen", listen, &lim, 0, on_request, NULL, s, err)) == NULL) {
 		free(s);
 		return NULL;
 	}

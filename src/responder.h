@@ -1,0 +1,62 @@
+/*
+ * responder — the local OCSP responder (--serve-ocsp): a second front door
+ * for servers that fetch their own staples (nginx's ssl_stapling_responder,
+ * Apache's SSLStaplingForceURL), answered from the verified staples renew
+ * holds, so that their first clients get a staple, a slow CA never blocks
+ * their workers, and no reload is needed when a staple changes.
+ *
+ * Requests (RFC 6960 appendix A, RFC 5019):
+ *   GET  /{url-encoded base64 DER OCSPRequest}, under any path prefix
+ *        ("/ocsp/MEow..."): the first suffix after a '/' that decodes to a
+ *        whole OCSPRequest is the request (base64's own '/' may come
+ *        escaped or not); HEAD likewise.
+ *   POST with the DER OCSPRequest as body (Content-Type is not checked;
+ *        Apache sends application/ocsp-request), at most RESPONDER_BODY_MAX
+ *        bytes: a larger body gets HTTP 413 and no OCSP answer.
+ * A request must hold exactly one CertID (RFC 5019 section 2.1.1); no,
+ * several or unparseable ones get malformedRequest. A nonce is ignored: the
+ * answer is the cached one (RFC 5019 section 4).
+ *
+ * Answers (HTTP 200, application/ocsp-response):
+ *   good / revoked  the very DER renew holds and verified (renew_answer_by_certid):
+ *                   the staple served, or the verified revoked response
+ *                   (the client decides; the truth is never hidden), with
+ *                   RFC 5019 section 6 headers: Last-Modified = thisUpdate,
+ *                   Expires = nextUpdate, ETag = "hex SHA-1 of the DER",
+ *                   Cache-Control: max-age=<seconds to nextUpdate>, public,
+ *                   no-transform, must-revalidate
+ *   tryLater        a certificate ocspd manages, no valid answer held (yet)
+ *   unauthorized    a CertID no certificate of ours has; this includes a
+ *                   CertID of ours hashed with another algorithm than
+ *                   SHA-1 (only SHA-1 CertIDs are indexed: see the README)
+ *   malformedRequest see above
+ * Error answers are unsigned OCSPResponses (RFC 6960 section 4.2.1) with
+ * "Cache-Control: no-store" and no other caching header.
+ *
+ * Limits (httpd.c): RESPONDER_CONN_LIMIT connections in all,
+ * RESPONDER_PER_IP_LIMIT from one address, RESPONDER_CONN_MEMORY bytes of
+ * request line and headers (more: MHD answers 414/431), a request must
+ * arrive whole within RESPONDER_REQUEST_TIME and a connection idle for
+ * RESPONDER_CONN_TIMEOUT is closed. Every answer is built on the loop
+ * thread from memory, so no client can delay renewals or other clients.
+ *
+ * Owns its httpd and the pre-built error answers; reads renew (borrowed).
+ */
+#ifndef OCSPD_RESPONDER_H
+#define OCSPD_RESPONDER_H
+
+#include <ev.h>
+
+struct renew;
+struct responder;
+
+/*
+ * Binds listen (see addr.h: "ADDR:PORT", a bare PORT meaning 127.0.0.1) at
+ * once and answers from r (borrowed; must outlive the responder). NULL with
+ * *err naming serve-ocsp, the address and the reason.
+ */
+struct responder *responder_new(struct ev_loop *loop, const char *listen, struct renew *r,
+    char **err);
+void responder_free(struct responder *rs);
+
+#endif
