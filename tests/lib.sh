@@ -35,6 +35,11 @@
 #                               haproxy -db -f CFG in the background (log
 #                               CFG-without-.cfg.log), waits until the admin
 #                               socket named in CFG answers; sets HAPROXY_PID
+#   nginx_head DIR [MAIN_LINE...] (DIR exists)
+#                               the start of an nginx.conf for prefix DIR (pid,
+#                               error log, temp paths in DIR; MAIN_LINEs in the
+#                               main context) up to the open "http {" block;
+#                               sets NGINX_CMD (nginx -p DIR -c DIR/nginx.conf ...)
 #   haproxy_pid SOCK            print the pid of the HAProxy process answering
 #                               "show info" on SOCK (nothing when none answers)
 #   served_staple PORT NAME     the OCSP part of what s_client -status gets from
@@ -259,6 +264,28 @@ frontend tls
 	http-request return status 200 content-type text/plain string ok
 EOF
 	} >"$cfg"
+}
+
+nginx_head() {
+	local dir=$1 line
+	shift
+	mkdir -p "$dir/tmp"
+	NGINX_CMD="nginx -p $dir -c $dir/nginx.conf -e $dir/error.log"
+	echo "daemon off;"
+	echo "worker_processes 1;"
+	echo "pid $dir/nginx.pid;"
+	echo "error_log $dir/error.log info;"
+	for line; do echo "$line"; done
+	cat <<EOF
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $dir/tmp;
+	proxy_temp_path $dir/tmp;
+	fastcgi_temp_path $dir/tmp;
+	uwsgi_temp_path $dir/tmp;
+	scgi_temp_path $dir/tmp;
+EOF
 }
 
 haproxy_pid() {
