@@ -22,6 +22,9 @@
 #   stop_responder [PID]        SIGKILL its process group (default $RESP_PID), wait
 #   responder_requests [LOG]    number of requests the responder has received
 #                               (not with -multi: openssl then logs to syslog)
+#   only_ocspd_asked LOG NAME   succeed if every request $RESP_LOG received was
+#                               one of the attempts ocspd (-v, LOG) made for NAME
+#                               ("NAME.pem: asking http://127.0.0.1:$RESP_PORT/")
 #   find_faultd                 set FAULTD to tests/faultd (build/tests/faultd, or
 #                               compiled into $T when that is missing)
 #   start_faultd PORT [faultd serve args...]
@@ -40,6 +43,12 @@
 #                               error log, temp paths in DIR; MAIN_LINEs in the
 #                               main context) up to the open "http {" block;
 #                               sets NGINX_CMD (nginx -p DIR -c DIR/nginx.conf ...)
+#   apache_head DIR PORT        the start of an apache2.conf (MPM event, mod_ssl,
+#                               shmcb) with everything it writes in DIR,
+#                               listening on 127.0.0.1:PORT; runs as nobody
+#   start_apache CONF           apache2 -DFOREGROUND -f CONF in the background
+#                               (log CONF-without-.conf.log), waits until it
+#                               listens on the port CONF names; sets APACHE_PID
 #   haproxy_pid SOCK            print the pid of the HAProxy process answering
 #                               "show info" on SOCK (nothing when none answers)
 #   served_staple PORT NAME     the OCSP part of what s_client -status gets from
@@ -205,6 +214,10 @@ responder_requests() {
 	echo "${n:-0}"
 }
 
+only_ocspd_asked() {
+	[ "$(responder_requests)" = "$(count_log "$1" "$2.pem: asking http://127.0.0.1:$RESP_PORT/")" ]
+}
+
 # revoke_in_index CADIR NAME: CADIR's index.txt says the leaf NAME (tests/pki.sh)
 # was revoked a minute ago (keyCompromise). openssl ocsp reads its index at
 # start: restart the responder for it to answer so.
@@ -286,6 +299,39 @@ http {
 	uwsgi_temp_path $dir/tmp;
 	scgi_temp_path $dir/tmp;
 EOF
+}
+
+apache_head() {
+	local dir=$1 mods=/usr/lib/apache2/modules
+	cat <<EOF
+ServerRoot $dir
+DefaultRuntimeDir $dir
+PidFile $dir/apache2.pid
+ErrorLog $dir/error.log
+LogLevel info
+ServerName localhost
+User nobody
+Group nogroup
+Listen 127.0.0.1:$2
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule socache_shmcb_module $mods/mod_socache_shmcb.so
+LoadModule ssl_module $mods/mod_ssl.so
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 4
+MaxRequestWorkers 4
+EOF
+}
+
+start_apache() {
+	local conf=$1 log=${1%.conf}.log port
+	port=$(awk '$1 == "Listen" { sub(/.*:/, "", $2); print $2; exit }' "$conf")
+	apache2 -DFOREGROUND -f "$conf" >>"$log" 2>&1 &
+	APACHE_PID=$!
+	track $APACHE_PID
+	wait_for eval '(echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null || ! kill -0 $APACHE_PID 2>/dev/null' &&
+		kill -0 $APACHE_PID 2>/dev/null || fail "apache2 -f $conf did not start: $(tail -n 3 "$log")"
 }
 
 haproxy_pid() {
