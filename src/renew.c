@@ -1237,3 +1237,61 @@ enum renew_answer renew_answer_by_certid(const struct renew *r, const OCSP_CERTI
 		return RENEW_ANSWER_GOOD;
 	return RENEW_ANSWER_NONE;
 }
+
+/* 1 when hash is md of the bytes data[0..n). */
+static int hash_is(const ASN1_OCTET_STRING *hash, const EVP_MD *md, const unsigned char *data, size_t n)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int dlen = 0;
+
+	return EVP_Digest(data, n, d, &dlen, md, NULL) && (int)dlen == ASN1_STRING_length(hash) &&
+	    memcmp(d, ASN1_STRING_get0_data(hash), dlen) == 0;
+}
+
+int renew_certid_ours(const struct renew *r, const OCSP_CERTID *id, OCSP_CERTID **sha1,
+    X509 **issuer, const char **url)
+{
+	ASN1_OCTET_STRING *name_hash = NULL, *key_hash = NULL;
+	ASN1_OBJECT *alg = NULL;
+	ASN1_INTEGER *serial = NULL;
+	const EVP_MD *md;
+	struct issuer *i, *tmp;
+
+	*sha1 = NULL;
+	if (!OCSP_id_get0_info(&name_hash, &alg, &key_hash, &serial, (OCSP_CERTID *)id) ||
+	    name_hash == NULL || key_hash == NULL || alg == NULL || serial == NULL ||
+	    (md = EVP_get_digestbyobj(alg)) == NULL)
+		return -1;
+	/* A few issuers serve thousands of certificates: trying each is cheap. */
+	HASH_ITER(hh, r->issuers, i, tmp) {
+		const ASN1_BIT_STRING *key = X509_get0_pubkey_bitstr(i->x);
+		unsigned char *name = NULL;
+		int nlen = i2d_X509_NAME(X509_get_subject_name(i->x), &name), match;
+		unsigned char k[STAPLES_KEY_MAX];
+		size_t klen;
+		const struct cert *c;
+
+		match = nlen > 0 && key != NULL && hash_is(name_hash, md, name, (size_t)nlen) &&
+		    hash_is(key_hash, md, ASN1_STRING_get0_data(key), (size_t)ASN1_STRING_length(key));
+		OPENSSL_free(name);
+		if (!match)
+			continue;
+		if ((*sha1 = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(i->x), key, serial)) == NULL)
+			return -1;
+		klen = staples_key(*sha1, k);
+		if ((c = staples_holder(r->staples, k, klen)) == NULL || c->n_urls == 0)
+			break;
+		*issuer = i->x;
+		*url = c->urls[0];
+		return 0;
+	}
+	OCSP_CERTID_free(*sha1);
+	*sha1 = NULL;
+	return -1;
+}
+
+int renew_ask(struct renew *r, const char *url, const unsigned char *req, size_t len,
+    source_answer_fn *fn, void *waiter, char **err)
+{
+	return source_http_ask(r->http, url, req, len, fn, waiter, err);
+}

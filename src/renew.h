@@ -23,6 +23,7 @@
 #include <ev.h>
 #include <openssl/x509.h>
 #include "deliver.h"
+#include "source.h"
 #include "staples.h"
 #include "watch.h"
 
@@ -169,5 +170,24 @@ enum renew_answer {
  */
 enum renew_answer renew_answer_by_certid(const struct renew *r, const OCSP_CERTID *id,
     double now, struct staple *out);
+
+/*
+ * For a CertID hashed with another algorithm than ours (SHA-256): the
+ * certificate of ours it names, found through the issuers renew holds
+ * (their name and key hashed with that algorithm). 0 with *sha1 (our CertID
+ * for it, caller frees), *issuer (borrowed: valid until the loop runs again;
+ * take a reference to keep it) and *url (its first responder, borrowed
+ * likewise), or -1 when no certificate of ours has it. Loop thread only.
+ */
+int renew_certid_ours(const struct renew *r, const OCSP_CERTID *id, OCSP_CERTID **sha1,
+    X509 **issuer, const char **url);
+
+/*
+ * Asks url for the DER request req through renew's responders' source (see
+ * source_http_ask): fn(waiter, answer) once, later, on the loop thread.
+ * 0 or 1 when asked, -1 with *err when not (fn is not called then).
+ */
+int renew_ask(struct renew *r, const char *url, const unsigned char *req, size_t len,
+    source_answer_fn *fn, void *waiter, char **err);
 
 #endif

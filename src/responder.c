@@ -19,6 +19,9 @@
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
 #include <openssl/sha.h>
+#include <uthash.h>
+#include "ocsp.h"
+#include "staples.h"
 
 #define RESPONDER_CONN_TIMEOUT	10	/* seconds a connection may make no progress */
 #define RESPONDER_REQUEST_TIME	10	/* seconds to send one request whole, body included */
@@ -27,6 +30,7 @@
 #define RESPONDER_CONN_MEMORY	(16U << 10) /* bytes per connection for request line and headers */
 #define RESPONDER_BODY_MAX	(8U << 10) /* bytes of a POST body; one CertID needs about 100 */
 #define RESPONDER_GET_TRIES	16	/* path prefixes tried per GET ('/' positions from the left) */
+#define RESPONDER_ALT_MAX	4096	/* answers kept for other CertID hash algorithms (SHA-256) */
 
 /* The unsigned error answers, built once (RFC 6960 section 4.2.1 has no body for them). */
 enum {
@@ -36,12 +40,44 @@ enum {
 	NERRS,
 };
 
+/*
+ * The answer for a CertID of ours hashed with another algorithm (SHA-256):
+ * renew holds staples for its SHA-1 CertIDs only, and a response names the
+ * CertID it answers, so this one is fetched from the certificate's
+ * responder with the client's CertID, verified and kept here.
+ */
+struct alt {
+	unsigned char key[STAPLES_KEY_MAX]; /* staples_key() of the client's CertID; the hash key */
+	size_t klen;			/* bytes used */
+	struct staple st;		/* the verified answer (der owned), der NULL = none yet */
+	int revoked;			/* it says revoked */
+	struct fetch_ticket *fetching;	/* the request in flight, or NULL */
+	UT_hash_handle hh;		/* by key */
+};
+
+/*
+ * One request in flight for an alt (the waiter of renew_ask): it owns what
+ * verification needs, so that the answer is checked whatever happened to
+ * the certificate meanwhile. Orphaned (rs NULL) when the responder goes
+ * first; the answer then only frees it.
+ */
+struct fetch_ticket {
+	struct responder *rs;		/* NULL once orphaned */
+	struct alt *alt;		/* whose answer it is */
+	OCSP_CERTID *id;		/* the client's CertID (owned) */
+	X509 *issuer;			/* a reference */
+	char *url;			/* for messages (owned) */
+	struct fetch_ticket *next;	/* in rs->tickets */
+};
+
 struct responder {
 	struct ev_loop *loop;		/* the one event loop */
 	struct renew *renew;		/* borrowed: the answers */
 	struct httpd *httpd;		/* the HTTP server on the loop */
 	struct MHD_Response *err[NERRS]; /* error answers (ours; MHD takes its own references) */
 	unsigned char *err_der[NERRS];	/* their bytes (OPENSSL_malloc'd) */
+	struct alt *alts;		/* by key */
+	struct fetch_ticket *tickets;	/* requests in flight */
 };
 
 /* A POST body being received (MHD's per-request pointer). */
@@ -144,6 +180,9 @@ static OCSP_REQUEST *parse_request(const unsigned char *der, size_t len)
 	return req;
 }
 
+static enum MHD_Result answer_other_hash(struct responder *rs, struct MHD_Connection *conn,
+    const OCSP_CERTID *id, double start);
+
 /* The answer to req (taken; NULL: it did not parse): always queues one (or returns MHD_NO). */
 static enum MHD_Result answer_request(struct responder *rs, struct MHD_Connection *conn,
     OCSP_REQUEST *req, double start)
@@ -170,12 +209,167 @@ static enum MHD_Result answer_request(struct responder *rs, struct MHD_Connectio
 		rc = answer_error(rs, conn, ERR_TRY_LATER, start);
 		break;
 	default:
-		log_debug("serve-ocsp: unauthorized (a CertID none of our certificates has)");
-		rc = answer_error(rs, conn, ERR_UNAUTHORIZED, start);
+		rc = answer_other_hash(rs, conn, OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, 0)), start);
 		break;
 	}
 	OCSP_REQUEST_free(req);
 	return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * CertIDs of ours with another hash algorithm
+ */
+
+static void ticket_free(struct fetch_ticket *t)
+{
+	if (t == NULL)
+		return;
+	OCSP_CERTID_free(t->id);
+	X509_free(t->issuer);
+	free(t->url);
+	free(t);
+}
+
+static void alt_forget(struct alt *a)
+{
+	free((unsigned char *)a->st.der);
+	memset(&a->st, 0, sizeof(a->st));
+}
+
+/* A source_answer_fn: the certificate's responder answered a's request; verified here. */
+static void alt_fetched(void *waiter, const struct source_answer *sa)
+{
+	struct fetch_ticket *t = waiter, **pp;
+	struct responder *rs = t->rs;
+	struct ocsp_result res;
+	unsigned char *copy;
+	char *err = NULL;
+	struct alt *a;
+
+	if (rs == NULL) {
+		ticket_free(t);
+		return;
+	}
+	for (pp = &rs->tickets; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	a = t->alt;
+	a->fetching = NULL;
+	/* On the loop thread: one verification per certificate and half-life, asked for by a client. */
+	if (sa->err != NULL) {
+		log_warn("serve-ocsp: %s: no answer for a client's CertID of another hash algorithm (%s)",
+		    t->url, sa->err);
+	} else if (ocsp_verify(sa->der, sa->len, t->id, t->issuer, NULL, 0, ev_time(), &res, &err) == -1 ||
+	    (res.status != OCSP_ST_GOOD && res.status != OCSP_ST_REVOKED) || res.next_update == 0) {
+		log_warn("serve-ocsp: %s: answer for a client's CertID of another hash algorithm not kept (%s)",
+		    t->url, err != NULL ? err : res.status == OCSP_ST_UNKNOWN ? "status unknown" : "no nextUpdate");
+	} else if ((copy = malloc(sa->len)) != NULL) {
+		memcpy(copy, sa->der, sa->len);
+		alt_forget(a);
+		a->st.der = copy;
+		a->st.len = sa->len;
+		a->st.this_update = res.this_update;
+		a->st.next_update = res.next_update;
+		a->revoked = res.status == OCSP_ST_REVOKED;
+		log_debug("serve-ocsp: %s: answer for a CertID of another hash algorithm kept", t->url);
+	}
+	free(err);
+	ticket_free(t);
+}
+
+/* Asks the certificate's responder (url) for a's CertID id, unless a request is out already. */
+static void alt_fetch(struct responder *rs, struct alt *a, const OCSP_CERTID *id, X509 *issuer,
+    const char *url)
+{
+	OCSP_REQUEST *req = OCSP_REQUEST_new();
+	OCSP_CERTID *dup = OCSP_CERTID_dup((OCSP_CERTID *)id);
+	struct fetch_ticket *t = calloc(1, sizeof(*t));
+	unsigned char *der = NULL;
+	char *err = NULL;
+	int len = -1;
+
+	if (a->fetching != NULL)
+		goto out;
+	if (req != NULL && dup != NULL && OCSP_request_add0_id(req, dup) != NULL) {
+		dup = NULL;	/* the request owns it */
+		len = i2d_OCSP_REQUEST(req, &der);
+	}
+	if (t == NULL || len <= 0 || (t->id = OCSP_CERTID_dup((OCSP_CERTID *)id)) == NULL ||
+	    (t->url = strdup(url)) == NULL || !X509_up_ref(issuer)) {
+		log_warn("serve-ocsp: %s: out of memory; a client's CertID is not fetched", url);
+		goto out;
+	}
+	t->issuer = issuer;
+	t->rs = rs;
+	t->alt = a;
+	if (renew_ask(rs->renew, url, der, (size_t)len, alt_fetched, t, &err) == -1) {
+		log_warn("serve-ocsp: %s: cannot ask for a client's CertID (%s)", url, err != NULL ? err : "?");
+		free(err);
+		goto out;
+	}
+	a->fetching = t;
+	t->next = rs->tickets;
+	rs->tickets = t;
+	t = NULL;
+out:
+	ticket_free(t);
+	OCSP_CERTID_free(dup);
+	OCSP_REQUEST_free(req);
+	OPENSSL_free(der);
+}
+
+/*
+ * A CertID the index does not know: a certificate of ours hashed with
+ * another algorithm gets the answer fetched for it (fetched first, with
+ * tryLater meanwhile; fetched again in the background once past its
+ * midpoint); anything else unauthorized.
+ */
+static enum MHD_Result answer_other_hash(struct responder *rs, struct MHD_Connection *conn,
+    const OCSP_CERTID *id, double start)
+{
+	OCSP_CERTID *sha1 = NULL;
+	X509 *issuer = NULL;
+	const char *url = NULL;
+	unsigned char key[STAPLES_KEY_MAX];
+	size_t klen = staples_key(id, key);
+	struct staple st;
+	struct alt *a = NULL;
+	double now = ev_time();
+	int ours;
+
+	ours = klen > 0 && renew_certid_ours(rs->renew, id, &sha1, &issuer, &url) == 0 &&
+	    renew_answer_by_certid(rs->renew, sha1, now, &st) != RENEW_ANSWER_UNKNOWN;
+	OCSP_CERTID_free(sha1);
+	if (klen > 0)
+		HASH_FIND(hh, rs->alts, key, klen, a);
+	if (!ours) {
+		if (a != NULL && a->fetching == NULL) {	/* the certificate went */
+			HASH_DEL(rs->alts, a);
+			alt_forget(a);
+			free(a);
+		}
+		log_debug("serve-ocsp: unauthorized (a CertID none of our certificates has)");
+		return answer_error(rs, conn, ERR_UNAUTHORIZED, start);
+	}
+	if (a == NULL && HASH_COUNT(rs->alts) < RESPONDER_ALT_MAX && (a = calloc(1, sizeof(*a))) != NULL) {
+		memcpy(a->key, key, klen);
+		a->klen = klen;
+		HASH_ADD(hh, rs->alts, key[0], a->klen, a);
+	}
+	if (a == NULL)
+		return answer_error(rs, conn, ERR_TRY_LATER, start);
+	if (a->st.der != NULL && a->st.next_update > now) {
+		/* Past its midpoint: fetched anew in the background, served meanwhile. */
+		if (now > a->st.this_update + (a->st.next_update - a->st.this_update) / 2)
+			alt_fetch(rs, a, id, issuer, url);
+		return answer_staple(conn, &a->st, a->revoked ? METRICS_ANSWER_REVOKED : METRICS_ANSWER_GOOD,
+		    start);
+	}
+	alt_fetch(rs, a, id, issuer, url);
+	log_debug("serve-ocsp: tryLater (a CertID of ours with another hash algorithm: fetching its answer)");
+	return answer_error(rs, conn, ERR_TRY_LATER, start);
 }
 
 /*
@@ -384,9 +578,19 @@ fail:
 
 void responder_free(struct responder *rs)
 {
+	struct alt *a, *tmp;
+
 	if (rs == NULL)
 		return;
 	httpd_free(rs->httpd);		/* before the answers it may still hold references to */
+	/* Answers still to come only free their tickets (renew_ask cannot be called off). */
+	for (struct fetch_ticket *t = rs->tickets; t != NULL; t = t->next)
+		t->rs = NULL;
+	HASH_ITER(hh, rs->alts, a, tmp) {
+		HASH_DEL(rs->alts, a);
+		alt_forget(a);
+		free(a);
+	}
 	for (int e = 0; e < NERRS; e++) {
 		if (rs->err[e] != NULL)
 			MHD_destroy_response(rs->err[e]);

@@ -26,9 +26,18 @@
  *                   Cache-Control: max-age=<seconds to nextUpdate>, public,
  *                   no-transform, must-revalidate
  *   tryLater        a certificate ocspd manages, no valid answer held (yet)
- *   unauthorized    a CertID no certificate of ours has; this includes a
- *                   CertID of ours hashed with another algorithm than
- *                   SHA-1 (only SHA-1 CertIDs are indexed: see the README)
+ *   unauthorized    a CertID no certificate of ours has
+ *   another hash    a CertID of ours hashed with another algorithm than
+ *                   SHA-1 (SHA-256): renew indexes SHA-1 CertIDs only and a
+ *                   response names the CertID it answers, so the first ask
+ *                   gets tryLater while the certificate's responder is asked
+ *                   with the client's CertID (through renew's source); the
+ *                   verified good or revoked answer is then kept here (at
+ *                   most RESPONDER_ALT_MAX, one per such CertID, dropped
+ *                   when asked for once the certificate is gone), served
+ *                   until its nextUpdate and fetched again in the background
+ *                   when asked for past its midpoint. Verified on the loop
+ *                   thread: one verification per certificate and half-life.
  *   malformedRequest see above
  * Error answers are unsigned OCSPResponses (RFC 6960 section 4.2.1) with
  * "Cache-Control: no-store" and no other caching header.
@@ -40,7 +49,10 @@
  * RESPONDER_CONN_TIMEOUT is closed. Every answer is built on the loop
  * thread from memory, so no client can delay renewals or other clients.
  *
- * Owns its httpd and the pre-built error answers; reads renew (borrowed).
+ * Owns its httpd, the pre-built error answers and the answers for other
+ * hash algorithms; reads renew (borrowed). A request still in flight when
+ * the responder is freed (SIGHUP moving serve-ocsp) frees only its ticket
+ * when it lands.
  */
 #ifndef OCSPD_RESPONDER_H
 #define OCSPD_RESPONDER_H

@@ -195,12 +195,17 @@ int staples_lookup_by(const struct staples *s, const unsigned char *key, size_t 
 
 int staples_has(const struct staples *s, const unsigned char *key, size_t klen)
 {
+	return staples_holder(s, key, klen) != NULL;
+}
+
+const void *staples_holder(const struct staples *s, const unsigned char *key, size_t klen)
+{
 	struct entry *e;
 
 	if (klen == 0 || klen > STAPLES_KEY_MAX)
-		return 0;
+		return NULL;
 	HASH_FIND(hh, s->entries, key, klen, e);
-	return e != NULL;
+	return e != NULL ? e->first : NULL;
 }
 
 size_t staples_count(const struct staples *s)

@@ -64,6 +64,9 @@ int staples_lookup_by(const struct staples *s, const unsigned char *key, size_t 
 /* 1 when some holder holds the CertID with this key (whatever it holds now), else 0. */
 int staples_has(const struct staples *s, const unsigned char *key, size_t klen);
 
+/* A holder of the CertID with this key (borrowed), or NULL when none holds it. */
+const void *staples_holder(const struct staples *s, const unsigned char *key, size_t klen);
+
 /* CertIDs with at least one holder. */
 size_t staples_count(const struct staples *s);
 

@@ -63,9 +63,9 @@ ok "managed, no staple yet: tryLater"
 
 out=$(ask good2 -no_nonce)
 printf '%s\n' "$out" | grep -q "Responder Error: unauthorized (6)" || fail "good2 not ours: $out"
-out=$(openssl ocsp -url "$URL/" -issuer "$CA/inter.pem" -sha256 -cert "$CA/leaves/good1.crt" -no_nonce 2>&1)
-printf '%s\n' "$out" | grep -q "Responder Error: unauthorized (6)" || fail "SHA-256 CertID: $out"
-ok "CertID not ours (and a SHA-256 CertID): unauthorized"
+out=$(openssl ocsp -url "$URL/" -issuer "$CA/inter.pem" -sha256 -cert "$CA/leaves/good2.crt" -no_nonce 2>&1)
+printf '%s\n' "$out" | grep -q "Responder Error: unauthorized (6)" || fail "good2, SHA-256: $out"
+ok "CertID not ours (SHA-1 or SHA-256): unauthorized"
 
 # GET, as nginx sends it: base64 with + / = escaped, under a path prefix.
 openssl ocsp -issuer "$CA/inter.pem" -cert "$CA/leaves/good1.crt" -no_nonce -reqout "$T/req.der" >/dev/null 2>&1 ||
@@ -117,6 +117,21 @@ ok "/metrics: answers by result and their latency"
 
 [ "$(responder_requests)" = "$ca_requests" ] || fail "the CA's responder was asked by a client"
 ok "the CA's responder saw only ocspd ($ca_requests requests)"
+
+# A SHA-256 CertID of ours: tryLater while ocspd fetches it with that CertID, then the verified answer.
+sha256() {
+	openssl ocsp -url "$URL/" -issuer "$CA/inter.pem" -sha256 -cert "$CA/leaves/$1.crt" \
+		-CAfile "$CA/root.pem" -no_nonce 2>&1
+}
+out=$(sha256 good1)
+printf '%s\n' "$out" | grep -q "Responder Error: trylater (3)" || fail "SHA-256, first ask: $out"
+wait_for eval 'sha256 good1 | grep -q ": good$"' || fail "SHA-256 CertID never answered: $(sha256 good1)"
+out=$(sha256 good1)
+printf '%s\n' "$out" | grep -q "^Response verify OK" || fail "SHA-256: $out"
+[ "$(responder_requests)" = $((ca_requests + 1)) ] ||
+	fail "SHA-256: the CA's responder got $(responder_requests) requests, expected $((ca_requests + 1))"
+wait_for eval 'sha256 revoked | grep -q ": revoked$"' || fail "SHA-256, revoked: $(sha256 revoked)"
+ok "SHA-256 CertID of ours: tryLater, then fetched once with that CertID and answered (good, revoked)"
 stop_pid "$OCSPD_PID"
 [ "$RC" = 0 ] || fail "SIGTERM: exit $RC"
 pass
