@@ -25,6 +25,11 @@
 #   only_ocspd_asked LOG NAME   succeed if every request $RESP_LOG received was
 #                               one of the attempts ocspd (-v, LOG) made for NAME
 #                               ("NAME.pem: asking http://127.0.0.1:$RESP_PORT/")
+#   stop_ocspd_alone_asked LOG NAME
+#                               stop $OCSPD_PID (exit 0 expected), then fail
+#                               unless only_ocspd_asked LOG NAME
+#   served_other PORT NAME OLD  succeed once PORT serves a good staple for NAME
+#                               whose This Update is not OLD
 #   find_faultd                 set FAULTD to tests/faultd (build/tests/faultd, or
 #                               compiled into $T when that is missing)
 #   start_faultd PORT [faultd serve args...]
@@ -218,6 +223,14 @@ only_ocspd_asked() {
 	[ "$(responder_requests)" = "$(count_log "$1" "$2.pem: asking http://127.0.0.1:$RESP_PORT/")" ]
 }
 
+stop_ocspd_alone_asked() {
+	stop_pid "$OCSPD_PID"
+	[ "$RC" = 0 ] || fail "ocspd SIGTERM: exit $RC"
+	only_ocspd_asked "$1" "$2" ||
+		fail "the CA's responder got $(responder_requests) requests, not only ocspd's"
+	ok "the CA's responder was asked by ocspd only ($(responder_requests) requests)"
+}
+
 # revoke_in_index CADIR NAME: CADIR's index.txt says the leaf NAME (tests/pki.sh)
 # was revoked a minute ago (keyCompromise). openssl ocsp reads its index at
 # start: restart the responder for it to answer so.
@@ -380,6 +393,8 @@ this_update_file() {
 	openssl ocsp -respin "$1" -resp_text -noverify 2>/dev/null |
 		sed -n 's/^ *This Update: //p' | head -1
 }
+
+served_other() { [ "$(this_update_served "$1" "$2")" != "$3" ] && served_good "$1" "$2"; }
 
 served_renewed() {
 	local file
