@@ -307,6 +307,7 @@ static void daemon_free(struct daemon *d)
 	store_free(d->store);
 	status_free(d->status);		/* before renew: it reads the certificates */
 	responder_free(d->responder);	/* likewise */
+	responder_free_orphans();	/* after fetch_free: no answer can land now */
 	renew_free(d->renew);
 	X509_STORE_free(d->trust);
 	certcache_free();

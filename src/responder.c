@@ -70,6 +70,9 @@ struct fetch_ticket {
 	struct fetch_ticket *next;	/* in rs->tickets */
 };
 
+/* Tickets of freed responders whose answer has not landed yet (see responder_free_orphans). */
+static struct fetch_ticket *orphans;
+
 struct responder {
 	struct ev_loop *loop;		/* the one event loop */
 	struct renew *renew;		/* borrowed: the answers */
@@ -246,15 +249,15 @@ static void alt_fetched(void *waiter, const struct source_answer *sa)
 	char *err = NULL;
 	struct alt *a;
 
-	if (rs == NULL) {
-		ticket_free(t);
-		return;
-	}
-	for (pp = &rs->tickets; *pp != NULL; pp = &(*pp)->next)
+	for (pp = rs != NULL ? &rs->tickets : &orphans; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == t) {
 			*pp = t->next;
 			break;
 		}
+	if (rs == NULL) {
+		ticket_free(t);
+		return;
+	}
 	a = t->alt;
 	a->fetching = NULL;
 	/* On the loop thread: one verification per certificate and half-life, asked for by a client. */
@@ -584,8 +587,14 @@ void responder_free(struct responder *rs)
 		return;
 	httpd_free(rs->httpd);		/* before the answers it may still hold references to */
 	/* Answers still to come only free their tickets (renew_ask cannot be called off). */
-	for (struct fetch_ticket *t = rs->tickets; t != NULL; t = t->next)
+	while (rs->tickets != NULL) {
+		struct fetch_ticket *t = rs->tickets;
+
+		rs->tickets = t->next;
 		t->rs = NULL;
+		t->next = orphans;
+		orphans = t;
+	}
 	HASH_ITER(hh, rs->alts, a, tmp) {
 		HASH_DEL(rs->alts, a);
 		alt_forget(a);
@@ -597,4 +606,14 @@ void responder_free(struct responder *rs)
 		OPENSSL_free(rs->err_der[e]);
 	}
 	free(rs);
+}
+
+void responder_free_orphans(void)
+{
+	while (orphans != NULL) {
+		struct fetch_ticket *t = orphans;
+
+		orphans = t->next;
+		ticket_free(t);
+	}
 }

@@ -71,4 +71,11 @@ struct responder *responder_new(struct ev_loop *loop, const char *listen, struct
     char **err);
 void responder_free(struct responder *rs);
 
+/*
+ * Frees what freed responders still wait for (their requests to a CA's
+ * responder): at exit, once fetch_free has dropped every transfer, so that
+ * none of them can land any more.
+ */
+void responder_free_orphans(void);
+
 #endif
