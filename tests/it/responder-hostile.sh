@@ -1,7 +1,8 @@
 #!/bin/bash
 # responder-hostile: the local OCSP responder (--serve-ocsp) under a thousand
 # idle connections from one address and a client dripping its request one
-# byte a second (each byte is progress, so no idle timeout catches it):
+# byte a second (each byte is progress, so no idle timeout catches it; the
+# idle ones may be swept in the same second, hence "N connection(s)"):
 #  - connections over the per-address limit are closed at once, the rest
 #    when they time out; the dripping client is closed without an answer
 #    once its request is overdue (10 s), and the log says so;
@@ -39,7 +40,7 @@ ok "another client is answered meanwhile"
 
 wait_for -t 40 eval 'grep -q "^closed" "$T/drip"' || fail "dripping client still open: $(cat "$T/drip")"
 grep -q "answer 0 bytes" "$T/drip" || fail "dripping client: $(cat "$T/drip")"
-wait_log "$T/d.log" "serve-ocsp: 1 connection\(s\) closed: no whole request within 10s" ||
+wait_log "$T/d.log" "serve-ocsp: [0-9]+ connection\(s\) closed: no whole request within 10s" ||
 	fail "no log line for the overdue request"
 ok "dripping client closed without an answer ($(cat "$T/drip"))"
 wait_for -t 30 eval '[ "$(open_idle)" = 0 ]' || fail "idle: $(open_idle) still open"
