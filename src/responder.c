@@ -165,11 +165,7 @@ static enum MHD_Result answer_staple(struct MHD_Connection *conn, const struct s
 	return rc;
 }
 
-/*
- * The OCSPRequest in der[0..len) (untrusted), or NULL when it is not one
- * whole DER OCSPRequest.
- */
-static OCSP_REQUEST *parse_request(const unsigned char *der, size_t len)
+OCSP_REQUEST *responder_request_from_der(const unsigned char *der, size_t len)
 {
 	const unsigned char *p = der;
 	OCSP_REQUEST *req;
@@ -409,30 +405,33 @@ static int unbase64(const char *b64, size_t n, unsigned char *out)
  * slashes, from the left, until one is a whole OCSPRequest (MHD has already
  * undone the %XX escapes, so base64's '/' and the prefix's look alike).
  */
+OCSP_REQUEST *responder_request_from_path(const char *url)
+{
+	size_t n = strlen(url);
+	OCSP_REQUEST *req = NULL;
+	unsigned char *der;
+	int tries = 0, len;
+
+	if (n > RESPONDER_CONN_MEMORY || (der = malloc(n / 4 * 3 + 3)) == NULL)
+		return NULL;	/* MHD's memory limit keeps a path below the first */
+	for (const char *p = url; req == NULL && (p = strchr(p, '/')) != NULL && tries < RESPONDER_GET_TRIES;
+	    tries++) {
+		p++;
+		if ((len = unbase64(p, strlen(p), der)) > 0)
+			req = responder_request_from_der(der, (size_t)len);
+	}
+	free(der);
+	return req;
+}
+
 static enum MHD_Result answer_get(struct responder *rs, struct MHD_Connection *conn,
     const char *url, double start)
 {
-	size_t n = strlen(url);
-	unsigned char *der;
-	int tries = 0;
+	OCSP_REQUEST *req = responder_request_from_path(url);
 
-	if (n > RESPONDER_CONN_MEMORY)	/* MHD's memory limit keeps it below anyway */
-		return answer_error(rs, conn, ERR_MALFORMED, start);
-	if ((der = malloc(n / 4 * 3 + 3)) == NULL)
-		return httpd_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n", NULL);
-	for (const char *p = url; (p = strchr(p, '/')) != NULL && tries < RESPONDER_GET_TRIES; tries++) {
-		OCSP_REQUEST *req;
-		int len;
-
-		p++;
-		if ((len = unbase64(p, strlen(p), der)) <= 0 || (req = parse_request(der, (size_t)len)) == NULL)
-			continue;
-		free(der);
-		return answer_request(rs, conn, req, start);
-	}
-	free(der);
-	log_debug("serve-ocsp: malformedRequest (GET path holds no base64 OCSP request)");
-	return answer_error(rs, conn, ERR_MALFORMED, start);
+	if (req == NULL)
+		log_debug("serve-ocsp: malformedRequest (GET path holds no base64 OCSP request)");
+	return answer_request(rs, conn, req, start);
 }
 
 /* Appends a piece of a POST body; over RESPONDER_BODY_MAX the rest is only counted away. */
@@ -516,7 +515,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	httpd_request_read(conn);
 	if (u->too_big)
 		return too_big(conn);
-	return answer_request(rs, conn, parse_request(u->body, u->len), mono());
+	return answer_request(rs, conn, responder_request_from_der(u->body, u->len), mono());
 }
 
 /* The body is freed when its request ends, answered or not. */

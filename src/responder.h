@@ -57,7 +57,9 @@
 #ifndef OCSPD_RESPONDER_H
 #define OCSPD_RESPONDER_H
 
+#include <stddef.h>
 #include <ev.h>
+#include <openssl/ocsp.h>
 
 struct renew;
 struct responder;
@@ -70,6 +72,15 @@ struct responder;
 struct responder *responder_new(struct ev_loop *loop, const char *listen, struct renew *r,
     char **err);
 void responder_free(struct responder *rs);
+
+/*
+ * The request parsers (untrusted bytes; also fuzz/fuzz_responder.c): the
+ * OCSPRequest that der[0..len) is exactly (at most RESPONDER_BODY_MAX
+ * bytes, nothing after it), or that a GET path (as MHD gives it, %XX
+ * undone) holds; NULL when there is none. Caller frees.
+ */
+OCSP_REQUEST *responder_request_from_der(const unsigned char *der, size_t len);
+OCSP_REQUEST *responder_request_from_path(const char *url);
 
 /*
  * Frees what freed responders still wait for (their requests to a CA's
