@@ -5,7 +5,7 @@ set -eu
 want="build-essential pkg-config openssl libssl-dev libcurl4-openssl-dev libev-dev libinih-dev libsystemd-dev uthash-dev libmicrohttpd-dev libjson-c-dev libhiredis-dev"
 case "${1:-all}" in
 build) ;;
-*) want="$want libcmocka-dev haproxy nginx-light exim4-daemon-light redis-server apache2 wrk curl clang libclang-rt-14-dev python3 procps iproute2 systemd debhelper dpkg-dev fakeroot" ;;
+*) want="$want libcmocka-dev haproxy nginx-light exim4-daemon-light redis-server apache2 wrk faketime curl clang libclang-rt-14-dev python3 procps iproute2 systemd debhelper dpkg-dev fakeroot" ;;
 esac
 missing=""
 for p in $want; do

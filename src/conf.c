@@ -62,6 +62,7 @@ static const struct opt opts[] = {
 	{ "redis-prefix", 0, OPT_STR, F(redis_prefix), "TEXT", "fleet mode: prefix of every Redis key and of the channel (default: ocspd:)", 0 },
 	{ "redis-node", 0, OPT_STR, F(redis_node), "NAME", "fleet mode: this node's name in the leases it takes (default: the host name)", 0 },
 	{ "redis-lease", 0, OPT_SECONDS, F(redis_lease), "S", "fleet mode: how long one node may fetch a certificate before another takes over (default: 30)", 0 },
+	{ "serve-ocsp", 0, OPT_STR, F(serve_ocsp), "ADDR:PORT", "answer OCSP requests (GET and POST) from the staples held, for nginx and Apache (a bare PORT means 127.0.0.1)", 0 },
 	{ "user", 0, OPT_STR, F(user), "NAME", "after start-up, run as this user (needs root; refuses to go on as root)", 0 },
 	{ "group", 0, OPT_STR, F(group), "NAME", "with --user: run as this group (default: the user's group)", 0 },
 	{ "one-off", 0, OPT_FLAG, F(one_off), NULL, "one pass, then exit: 0 if every certificate has a valid staple, else 1", 0 },

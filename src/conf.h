@@ -34,6 +34,7 @@ struct conf {
 	double default_validity;	/* validity assumed without nextUpdate */
 	int nonce;			/* send a nonce and require it back */
 	char *status_listen;		/* "ADDR:PORT" of the HTTP status server, or NULL */
+	char *serve_ocsp;		/* "ADDR:PORT" of the local OCSP responder, or NULL */
 	char *user;			/* drop privileges to this user, or NULL */
 	char *group;			/* and this group (NULL: the user's) */
 	int one_off;			/* one pass, then exit */

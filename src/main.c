@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "priv.h"
 #include "renew.h"
+#include "responder.h"
 #include "status.h"
 #include "status-cmd.h"
 #include "store.h"
@@ -51,6 +52,7 @@ struct daemon {
 	struct watch *watch;		/* inotify and rescans */
 	struct status *status;		/* --status-listen server, or NULL */
 	struct fleet *fleet;		/* --redis (fleet mode), or NULL until first configured */
+	struct responder *responder;	/* --serve-ocsp responder, or NULL */
 	ev_signal sigterm, sigint, sighup, sigusr1; /* stop, stop, reload, status */
 	ev_prepare oneoff;		/* --one-off: checks for the end of the pass */
 	ev_timer watchdog;		/* systemd watchdog keep-alive */
@@ -247,7 +249,8 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	struct conf nc;
 	X509_STORE *nt = NULL;
 	struct status *ns = NULL;
-	int new_status;
+	struct responder *nr = NULL;
+	int new_status, new_responder = 0;
 	char *err = NULL;
 
 	(void)loop;
@@ -258,11 +261,14 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	    (nt = trust_load(&nc, &err)) == NULL ||
 	    ((new_status = !same_str(nc.status_listen, d->conf.status_listen)) && nc.status_listen != NULL &&
 	    (ns = status_new(d->loop, nc.status_listen, d->renew, &err)) == NULL) ||
+	    ((new_responder = !same_str(nc.serve_ocsp, d->conf.serve_ocsp)) && nc.serve_ocsp != NULL &&
+	    (nr = responder_new(d->loop, nc.serve_ocsp, d->renew, &err)) == NULL) ||
 	    deliver_reconfigure(d->deliver, &nc, &err) == -1) {
 		log_err("SIGHUP: configuration not reloaded (%s)", err ? err : "unknown error");
 		free(err);
 		X509_STORE_free(nt);
 		status_free(ns);
+		responder_free(nr);
 		conf_free(&nc);
 		sd_notify(0, "READY=1\nSTATUS=configuration not reloaded; the old one stays in force");
 		return;
@@ -274,6 +280,10 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	if (new_status) {
 		status_free(d->status);
 		d->status = ns;
+	}
+	if (new_responder) {
+		responder_free(d->responder);
+		d->responder = nr;
 	}
 	nc.one_off = d->conf.one_off;
 	keep_identity(&nc, &d->conf);
@@ -365,6 +375,8 @@ static void daemon_free(struct daemon *d)
 	deliver_free(d->deliver);
 	store_free(d->store);
 	status_free(d->status);		/* before renew: it reads the certificates */
+	responder_free(d->responder);	/* likewise */
+	responder_free_orphans();	/* after fetch_free: no answer can land now */
 	renew_free(d->renew);
 	fleet_free(d->fleet);		/* after renew: certificates stop waiting for it */
 	X509_STORE_free(d->trust);
@@ -435,6 +447,11 @@ int main(int argc, char **argv)
 	/* Bound before privileges are dropped: a port below 1024 works. */
 	if (d.conf.status_listen != NULL &&
 	    (d.status = status_new(d.loop, d.conf.status_listen, d.renew, &err)) == NULL) {
+		log_fatal("%s", err);
+		goto out;
+	}
+	if (d.conf.serve_ocsp != NULL &&
+	    (d.responder = responder_new(d.loop, d.conf.serve_ocsp, d.renew, &err)) == NULL) {
 		log_fatal("%s", err);
 		goto out;
 	}

@@ -14,13 +14,23 @@ struct responder_count {
 	UT_hash_handle hh;			/* by url */
 };
 
-static const double latency_bounds[] = METRICS_LATENCY_BUCKETS;
-#define NBUCKETS (sizeof(latency_bounds) / sizeof(latency_bounds[0]))
+/* A latency histogram: bucket counts non-cumulative, summed when written. */
+struct histogram {
+	const double *bounds;			/* le="..." bounds, ascending; +Inf implied */
+	size_t n;				/* entries in bounds and buckets */
+	unsigned long buckets[16];		/* observations per bucket */
+	unsigned long count;			/* observations */
+	double sum;				/* their seconds */
+};
+
+static const double fetch_bounds[] = METRICS_LATENCY_BUCKETS;
+static const double answer_bounds[] = METRICS_ANSWER_BUCKETS;
+#define NBOUNDS(a) (sizeof(a) / sizeof((a)[0]))
 
 static struct responder_count *responders;	/* by URL */
-static unsigned long latency_buckets[NBUCKETS]; /* non-cumulative; summed when written */
-static unsigned long latency_count;		/* exchanges measured */
-static double latency_sum;			/* their seconds */
+static struct histogram fetch_latency = { fetch_bounds, NBOUNDS(fetch_bounds), { 0 }, 0, 0 };
+static struct histogram answer_latency = { answer_bounds, NBOUNDS(answer_bounds), { 0 }, 0, 0 };
+static unsigned long answers[METRICS_ANSWER_NRESULTS]; /* local responder answers by result */
 static unsigned long pushes[METRICS_PUSH_NRESULTS]; /* HAProxy pushes by result */
 static double pass_ok_at;			/* last pass with all stapled, 0 = none */
 static unsigned long redis_events[METRICS_REDIS_NEVENTS]; /* fleet mode, by event */
@@ -33,6 +43,34 @@ static const char *const fetch_result_name[METRICS_FETCH_NRESULTS] = {
 static const char *const push_result_name[METRICS_PUSH_NRESULTS] = {
 	"updated", "committed", "failed",
 };
+static const char *const answer_result_name[METRICS_ANSWER_NRESULTS] = {
+	"good", "revoked", "trylater", "unauthorized", "malformed",
+};
+
+static void observe(struct histogram *h, double seconds)
+{
+	size_t i = 0;
+
+	while (i < h->n && seconds > h->bounds[i])
+		i++;
+	if (i < h->n)
+		h->buckets[i]++;
+	h->count++;
+	h->sum += seconds;
+}
+
+static void histogram_write(FILE *out, const struct histogram *h, const char *name, const char *help)
+{
+	unsigned long cum = 0;
+
+	fprintf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (size_t i = 0; i < h->n; i++) {
+		cum += h->buckets[i];
+		fprintf(out, "%s_bucket{le=\"%g\"} %lu\n", name, h->bounds[i], cum);
+	}
+	fprintf(out, "%s_bucket{le=\"+Inf\"} %lu\n%s_sum %.6f\n%s_count %lu\n",
+	    name, h->count, name, h->sum, name, h->count);
+}
 
 void metrics_fetch(const char *responder, enum metrics_fetch_result res)
 {
@@ -51,14 +89,13 @@ void metrics_fetch(const char *responder, enum metrics_fetch_result res)
 
 void metrics_fetch_latency(double seconds)
 {
-	size_t i = 0;
+	observe(&fetch_latency, seconds);
+}
 
-	while (i < NBUCKETS && seconds > latency_bounds[i])
-		i++;
-	if (i < NBUCKETS)
-		latency_buckets[i]++;
-	latency_count++;
-	latency_sum += seconds;
+void metrics_answer(enum metrics_answer_result res, double seconds)
+{
+	answers[res]++;
+	observe(&answer_latency, seconds);
 }
 
 void metrics_push(enum metrics_push_result res)
@@ -136,7 +173,6 @@ static void put_label(FILE *out, const char *v)
 int metrics_write(FILE *out)
 {
 	struct responder_count *rc, *tmp;
-	unsigned long cum = 0;
 
 	fputs("# HELP ocspd_fetches_total Responder attempts per certificate, by responder URL and result.\n"
 	    "# TYPE ocspd_fetches_total counter\n", out);
@@ -147,15 +183,8 @@ int metrics_write(FILE *out)
 			fprintf(out, "\",result=\"%s\"} %lu\n", fetch_result_name[i], rc->n[i]);
 		}
 	}
-	fputs("# HELP ocspd_fetch_duration_seconds Time of one HTTP exchange with a responder.\n"
-	    "# TYPE ocspd_fetch_duration_seconds histogram\n", out);
-	for (size_t i = 0; i < NBUCKETS; i++) {
-		cum += latency_buckets[i];
-		fprintf(out, "ocspd_fetch_duration_seconds_bucket{le=\"%g\"} %lu\n", latency_bounds[i], cum);
-	}
-	fprintf(out, "ocspd_fetch_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
-	    "ocspd_fetch_duration_seconds_sum %.6f\n"
-	    "ocspd_fetch_duration_seconds_count %lu\n", latency_count, latency_sum, latency_count);
+	histogram_write(out, &fetch_latency, "ocspd_fetch_duration_seconds",
+	    "Time of one HTTP exchange with a responder.");
 	fputs("# HELP ocspd_haproxy_pushes_total Staples pushed over HAProxy admin sockets, by result.\n"
 	    "# TYPE ocspd_haproxy_pushes_total counter\n", out);
 	for (int i = 0; i < METRICS_PUSH_NRESULTS; i++)
@@ -175,6 +204,12 @@ int metrics_write(FILE *out)
 			fprintf(out, "# HELP %s %s\n# TYPE %s counter\n%s %lu\n", what[i][0], what[i][1],
 			    what[i][0], what[i][0], redis_events[i]);
 	}
+	fputs("# HELP ocspd_ocsp_answers_total Answers of the local OCSP responder (--serve-ocsp), by result.\n"
+	    "# TYPE ocspd_ocsp_answers_total counter\n", out);
+	for (int i = 0; i < METRICS_ANSWER_NRESULTS; i++)
+		fprintf(out, "ocspd_ocsp_answers_total{result=\"%s\"} %lu\n", answer_result_name[i], answers[i]);
+	histogram_write(out, &answer_latency, "ocspd_ocsp_answer_duration_seconds",
+	    "Time the local OCSP responder took from a whole request to its answer queued.");
 	fprintf(out, "# HELP ocspd_last_successful_pass_timestamp_seconds Last time every certificate with an OCSP URL had a valid staple and no failing renewal; 0 = never.\n"
 	    "# TYPE ocspd_last_successful_pass_timestamp_seconds gauge\n"
 	    "ocspd_last_successful_pass_timestamp_seconds %.3f\n", pass_ok_at);

@@ -1,7 +1,8 @@
 /*
  * metrics — the counters behind GET /metrics: responder answers by result,
- * responder latency, HAProxy pushes by result, and the time of the last pass
- * that ended with every certificate stapled.
+ * responder latency, HAProxy pushes by result, the local OCSP responder's
+ * answers by result and their latency, and the time of the last pass that
+ * ended with every certificate stapled.
  *
  * Owns every counter (one process-wide set; the event loop thread is the only
  * writer and reader). Gauges that describe certificates (how many in each
@@ -42,6 +43,19 @@ enum metrics_redis_event {
 	METRICS_REDIS_NEVENTS,
 };
 
+/* What the local OCSP responder (--serve-ocsp) answered to one request. */
+enum metrics_answer_result {
+	METRICS_ANSWER_GOOD,		/* the verified good staple held */
+	METRICS_ANSWER_REVOKED,		/* the verified revoked answer held */
+	METRICS_ANSWER_TRY_LATER,	/* a certificate we manage, no valid answer held yet */
+	METRICS_ANSWER_UNAUTHORIZED,	/* a CertID no certificate of ours has */
+	METRICS_ANSWER_MALFORMED,	/* not one parseable OCSP request */
+	METRICS_ANSWER_NRESULTS,
+};
+
+/* Bucket bounds of the local responder's answer latency (seconds; answers from memory are fast). */
+#define METRICS_ANSWER_BUCKETS { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1 }
+
 /* Latency histogram bucket bounds in seconds (le="..."), ascending; +Inf is implied. */
 #define METRICS_LATENCY_BUCKETS { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 }
 
@@ -50,6 +64,9 @@ void metrics_fetch(const char *responder, enum metrics_fetch_result res);
 
 /* One HTTP exchange with a responder took this long (success or not). */
 void metrics_fetch_latency(double seconds);
+
+/* The local responder answered one request with res, seconds after it was read whole. */
+void metrics_answer(enum metrics_answer_result res, double seconds);
 
 /* One staple push ended with res. */
 void metrics_push(enum metrics_push_result res);

@@ -70,6 +70,8 @@ struct cert {
 	enum renew_state standing;	/* where it stands: set by set_standing() only */
 	int has_staple;			/* a valid staple is held (staple_len > 0, not expired) */
 	int revoked;			/* last verified answer said revoked */
+	struct staple revocation;	/* that verified revoked answer (der owned), for the local
+					 * responder only: never stored or delivered; der NULL = none */
 	int no_url;			/* the certificate names no OCSP responder */
 	int expiry_alerted;		/* "expiring" alert given for the current staple */
 	int pushed;			/* the current staple was handed to deliver */

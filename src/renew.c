@@ -201,6 +201,23 @@ static int cert_staple(const void *holder, struct staple *out)
 }
 
 static void fleet_forget(struct cert *c);
+/* A staples_get_fn: the verified revoked answer c keeps for the local responder. */
+static int cert_revocation(const void *holder, struct staple *out)
+{
+	const struct cert *c = holder;
+
+	if (c->revocation.der == NULL)
+		return 0;
+	*out = c->revocation;
+	return 1;
+}
+
+/* c is no longer known to be revoked (a good answer, a new certificate). */
+static void forget_revocation(struct cert *c)
+{
+	free((unsigned char *)c->revocation.der);
+	memset(&c->revocation, 0, sizeof(c->revocation));
+}
 
 static void cert_free(struct cert *c)
 {
@@ -218,6 +235,7 @@ static void cert_free(struct cert *c)
 	free(c->req);
 	free(c->nonce_req);
 	free(c->staple);
+	forget_revocation(c);
 	free(c->last_err);
 	free(c->path);
 	c->magic = 0;
@@ -226,7 +244,7 @@ static void cert_free(struct cert *c)
 
 static void start_parse(struct cert *c);
 static void parse_done(void *arg);
-static void revoked(struct cert *c, const struct ocsp_result *res, const char *who);
+static void revoked(struct cert *c, struct job *j, const char *who);
 static void parse_run(void *arg);
 static void parse_pump(struct renew *r);
 static void start_fetch(struct cert *c);
@@ -602,6 +620,7 @@ static void parse_done(void *arg)
 	c->have_ident = j->have_ident;
 	c->withdrawn = 0;	/* a new file: a withdrawal refused for the old one is due again */
 	c->revoked = 0;		/* a new parse may be a new certificate */
+	forget_revocation(c);
 	errors_cleared(c);
 	c->url_idx = 0;
 	free(c->staple);
@@ -709,6 +728,7 @@ static void on_stored(void *arg, const char *certpath, const char *err)
 		log_info("%s: response has no nextUpdate; treating it as valid for %.0fs", c->path,
 		    r->c->default_validity);
 	c->revoked = 0;
+	forget_revocation(c);
 	errors_cleared(c);
 	set_state(c, CERT_IDLE);
 	when = renew_time(c, now, j->fresh_until);
@@ -762,10 +782,19 @@ static void same_staple(struct cert *c, double fresh_until)
  * the same --alert-hook run, the staple withdrawn, and a retry at the longest
  * interval (an authentic revocation is final; only a changed file starts over).
  */
-static void revoked(struct cert *c, const struct ocsp_result *res, const char *who)
+static void revoked(struct cert *c, struct job *j, const char *who)
 {
 	struct renew *r = c->r;
+	const struct ocsp_result *res = &j->res;
 	char when[32];
+
+	/* Kept for the local responder (the client decides); never written or pushed. */
+	forget_revocation(c);
+	c->revocation.der = j->disk;
+	c->revocation.len = j->disk_len;
+	c->revocation.this_update = res->this_update;
+	c->revocation.next_update = valid_until(r, res);
+	j->disk = NULL;
 
 	ocsp_fmt_time(res->revoked_at, when, sizeof(when));
 	if (!c->revoked) {
@@ -850,7 +879,7 @@ static int consider(struct cert *c, struct job *j)
 	int held = staple_valid(c, j->now);
 
 	if (j->verified && j->res.status == OCSP_ST_REVOKED) {
-		revoked(c, &j->res, src->who(c));
+		revoked(c, j, src->who(c));
 		return 0;
 	}
 	if (!j->verified)
@@ -1546,4 +1575,78 @@ int renew_staple_by_certid(const struct renew *r, const OCSP_CERTID *id, struct 
 	size_t klen = staples_key(id, key);
 
 	return klen > 0 ? staples_lookup(r->staples, key, klen, out) : -1;
+}
+
+enum renew_answer renew_answer_by_certid(const struct renew *r, const OCSP_CERTID *id,
+    double now, struct staple *out)
+{
+	unsigned char key[STAPLES_KEY_MAX];
+	size_t klen = staples_key(id, key);
+
+	if (klen == 0 || !staples_has(r->staples, key, klen))
+		return RENEW_ANSWER_UNKNOWN;
+	/* A revocation first: the truth is never hidden behind an older good staple. */
+	if (staples_lookup_by(r->staples, key, klen, cert_revocation, out) == 0 && out->next_update > now)
+		return RENEW_ANSWER_REVOKED;
+	if (staples_lookup(r->staples, key, klen, out) == 0 && out->next_update > now)
+		return RENEW_ANSWER_GOOD;
+	return RENEW_ANSWER_NONE;
+}
+
+/* 1 when hash is md of the bytes data[0..n). */
+static int hash_is(const ASN1_OCTET_STRING *hash, const EVP_MD *md, const unsigned char *data, size_t n)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int dlen = 0;
+
+	return EVP_Digest(data, n, d, &dlen, md, NULL) && (int)dlen == ASN1_STRING_length(hash) &&
+	    memcmp(d, ASN1_STRING_get0_data(hash), dlen) == 0;
+}
+
+int renew_certid_ours(const struct renew *r, const OCSP_CERTID *id, OCSP_CERTID **sha1,
+    X509 **issuer, const char **url)
+{
+	ASN1_OCTET_STRING *name_hash = NULL, *key_hash = NULL;
+	ASN1_OBJECT *alg = NULL;
+	ASN1_INTEGER *serial = NULL;
+	const EVP_MD *md;
+	struct issuer *i, *tmp;
+
+	*sha1 = NULL;
+	if (!OCSP_id_get0_info(&name_hash, &alg, &key_hash, &serial, (OCSP_CERTID *)id) ||
+	    name_hash == NULL || key_hash == NULL || alg == NULL || serial == NULL ||
+	    (md = EVP_get_digestbyobj(alg)) == NULL)
+		return -1;
+	/* A few issuers serve thousands of certificates: trying each is cheap. */
+	HASH_ITER(hh, r->issuers, i, tmp) {
+		const ASN1_BIT_STRING *key = X509_get0_pubkey_bitstr(i->x);
+		unsigned char *name = NULL;
+		int nlen = i2d_X509_NAME(X509_get_subject_name(i->x), &name), match;
+		unsigned char k[STAPLES_KEY_MAX];
+		size_t klen;
+		const struct cert *c;
+
+		match = nlen > 0 && key != NULL && hash_is(name_hash, md, name, (size_t)nlen) &&
+		    hash_is(key_hash, md, ASN1_STRING_get0_data(key), (size_t)ASN1_STRING_length(key));
+		OPENSSL_free(name);
+		if (!match)
+			continue;
+		if ((*sha1 = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(i->x), key, serial)) == NULL)
+			return -1;
+		klen = staples_key(*sha1, k);
+		if ((c = staples_holder(r->staples, k, klen)) == NULL || c->n_urls == 0)
+			break;
+		*issuer = i->x;
+		*url = c->urls[0];
+		return 0;
+	}
+	OCSP_CERTID_free(*sha1);
+	*sha1 = NULL;
+	return -1;
+}
+
+int renew_ask(struct renew *r, const char *url, const unsigned char *req, size_t len,
+    source_answer_fn *fn, void *waiter, char **err)
+{
+	return source_http_ask(r->http, url, req, len, fn, waiter, err);
 }

@@ -23,6 +23,7 @@
 #include <ev.h>
 #include <openssl/x509.h>
 #include "deliver.h"
+#include "source.h"
 #include "staples.h"
 #include "watch.h"
 
@@ -160,5 +161,42 @@ void renew_foreach_status(const struct renew *r, renew_status_fn *fn, void *arg)
  * certificate holds a valid staple for it. Loop thread only.
  */
 int renew_staple_by_certid(const struct renew *r, const OCSP_CERTID *id, struct staple *out);
+
+/* What the local responder (responder.c) can answer for a CertID. */
+enum renew_answer {
+	RENEW_ANSWER_GOOD,	/* *out: the verified good staple held (as renew_staple_by_certid) */
+	RENEW_ANSWER_REVOKED,	/* *out: the verified revoked answer last received, not expired */
+	RENEW_ANSWER_NONE,	/* a certificate has this CertID but holds no valid answer now */
+	RENEW_ANSWER_UNKNOWN,	/* no certificate has this CertID */
+};
+
+/*
+ * The answer held for CertID id at time now (seconds since the epoch):
+ * a revoked answer wins over a good staple held by another file of the same
+ * certificate. *out is borrowed (valid until the loop runs again). The
+ * revoked answer is kept only for this: renew never stores or delivers it.
+ * Loop thread only.
+ */
+enum renew_answer renew_answer_by_certid(const struct renew *r, const OCSP_CERTID *id,
+    double now, struct staple *out);
+
+/*
+ * For a CertID hashed with another algorithm than ours (SHA-256): the
+ * certificate of ours it names, found through the issuers renew holds
+ * (their name and key hashed with that algorithm). 0 with *sha1 (our CertID
+ * for it, caller frees), *issuer (borrowed: valid until the loop runs again;
+ * take a reference to keep it) and *url (its first responder, borrowed
+ * likewise), or -1 when no certificate of ours has it. Loop thread only.
+ */
+int renew_certid_ours(const struct renew *r, const OCSP_CERTID *id, OCSP_CERTID **sha1,
+    X509 **issuer, const char **url);
+
+/*
+ * Asks url for the DER request req through renew's responders' source (see
+ * source_http_ask): fn(waiter, answer) once, later, on the loop thread.
+ * 0 or 1 when asked, -1 with *err when not (fn is not called then).
+ */
+int renew_ask(struct renew *r, const char *url, const unsigned char *req, size_t len,
+    source_answer_fn *fn, void *waiter, char **err);
 
 #endif

@@ -161,17 +161,23 @@ void staples_remove(struct staples *s, const unsigned char *key, size_t klen, co
 }
 
 /* Takes holder's staple into *out if it is valid longer than what *found says is there. */
-static void pick(const struct staples *s, const void *holder, struct staple *out, int *found)
+static void pick(staples_get_fn *get, const void *holder, struct staple *out, int *found)
 {
 	struct staple st;
 
-	if (holder != NULL && s->get(holder, &st) && (!*found || st.next_update > out->next_update)) {
+	if (holder != NULL && get(holder, &st) && (!*found || st.next_update > out->next_update)) {
 		*out = st;
 		*found = 1;
 	}
 }
 
 int staples_lookup(const struct staples *s, const unsigned char *key, size_t klen, struct staple *out)
+{
+	return staples_lookup_by(s, key, klen, s->get, out);
+}
+
+int staples_lookup_by(const struct staples *s, const unsigned char *key, size_t klen,
+    staples_get_fn *get, struct staple *out)
 {
 	struct entry *e;
 	int found = 0;
@@ -181,10 +187,25 @@ int staples_lookup(const struct staples *s, const unsigned char *key, size_t kle
 	HASH_FIND(hh, s->entries, key, klen, e);
 	if (e == NULL)
 		return -1;
-	pick(s, e->first, out, &found);
+	pick(get, e->first, out, &found);
 	for (int i = 0; i < e->nmore; i++)
-		pick(s, e->more[i], out, &found);
+		pick(get, e->more[i], out, &found);
 	return found ? 0 : -1;
+}
+
+int staples_has(const struct staples *s, const unsigned char *key, size_t klen)
+{
+	return staples_holder(s, key, klen) != NULL;
+}
+
+const void *staples_holder(const struct staples *s, const unsigned char *key, size_t klen)
+{
+	struct entry *e;
+
+	if (klen == 0 || klen > STAPLES_KEY_MAX)
+		return NULL;
+	HASH_FIND(hh, s->entries, key, klen, e);
+	return e != NULL ? e->first : NULL;
 }
 
 size_t staples_count(const struct staples *s)

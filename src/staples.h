@@ -54,6 +54,19 @@ void staples_remove(struct staples *s, const unsigned char *key, size_t klen, co
 /* The staple of the CertID with this key valid longest among its holders: 0, or -1 when none holds one. */
 int staples_lookup(const struct staples *s, const unsigned char *key, size_t klen, struct staple *out);
 
+/*
+ * As staples_lookup, asking each holder through get instead of the index's
+ * own function (the local responder asks for a held revoked answer this way).
+ */
+int staples_lookup_by(const struct staples *s, const unsigned char *key, size_t klen,
+    staples_get_fn *get, struct staple *out);
+
+/* 1 when some holder holds the CertID with this key (whatever it holds now), else 0. */
+int staples_has(const struct staples *s, const unsigned char *key, size_t klen);
+
+/* A holder of the CertID with this key (borrowed), or NULL when none holds it. */
+const void *staples_holder(const struct staples *s, const unsigned char *key, size_t klen);
+
 /* CertIDs with at least one holder. */
 size_t staples_count(const struct staples *s);
 

@@ -1,6 +1,6 @@
 /*
- * status — see status.h. The server is libmicrohttpd in its external-epoll
- * mode under libev. /metrics is built at request time from renew's table;
+ * status — see status.h. The server is libmicrohttpd on the event loop
+ * (httpd.c). /metrics is built at request time from renew's table;
  * /status is rendered at most once per STATUS_PAGE_TTL into one buffer that
  * every client is sent from (status_response). Clients are held to a few
  * connections per address and a bounded number in all, each with a
@@ -8,27 +8,22 @@
  * answers for themselves and nothing else.
  */
 #include "status.h"
-#include "addr.h"
 #include "conf.h"
+#include "httpd.h"
 #include "log.h"
 #include "metrics.h"
 #include "renew.h"
 #include "version.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 #include <microhttpd.h>
 
 #define STATUS_CONN_TIMEOUT	10	/* seconds a connection may make no progress (no request, nothing read) */
+#define STATUS_REQUEST_TIME	10	/* seconds to send a request line and headers whole */
 #define STATUS_CONN_LIMIT	256	/* connections at once, all clients; more wait in the listen backlog */
 #define STATUS_PER_IP_LIMIT	8	/* connections at once from one address; more are closed at once */
 #define STATUS_CONN_MEMORY	(16U << 10) /* bytes MHD may use per connection (request and headers) */
@@ -39,14 +34,10 @@
 struct status {
 	struct ev_loop *loop;		/* the one event loop */
 	struct renew *renew;		/* borrowed: the certificates to report */
-	struct MHD_Daemon *mhd;		/* the HTTP server, no thread of its own */
-	ev_io io;			/* MHD's epoll fd: a connection or the listen socket is ready */
-	ev_timer timer;			/* MHD's next connection timeout; stopped when idle */
+	struct httpd *httpd;		/* the HTTP server on the loop */
 	struct MHD_Response *page;	/* the current /status rendering (our reference), or NULL */
 	double page_at;			/* ev_now() when it was rendered */
 	int renderings;			/* renderings MHD or the cache still hold (page included) */
-	int starting;			/* inside MHD_start_daemon: keep its message */
-	char *start_err;		/* MHD's first message while starting, or NULL */
 };
 
 /* ------------------------------------------------------------------------
@@ -391,25 +382,19 @@ fail:
 	return s->page;		/* an older rendering beats an error */
 }
 
-/* Queues body (malloc'd, taken; NULL: a fixed text instead) with code. */
+/* Queues body (malloc'd, taken) with code. */
 static enum MHD_Result answer(struct MHD_Connection *conn, unsigned code, const char *type,
-    char *body, size_t len, const char *text)
+    char *body, size_t len)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result rc;
 
-	if (body != NULL)
-		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	else
-		resp = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL) {
+	if ((resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)) == NULL) {
 		free(body);
 		return MHD_NO;
 	}
 	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES ||
-	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
-	    (code == MHD_HTTP_METHOD_NOT_ALLOWED &&
-	    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES)) {
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES) {
 		MHD_destroy_response(resp);
 		return MHD_NO;
 	}
@@ -432,9 +417,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)upload_data;
 	(void)upload_data_size;
 	(void)req_cls;
+	httpd_request_read(conn);	/* no body is read */
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return answer(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", NULL, 0,
-		    "only GET and HEAD\n");
+		return httpd_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n", "GET, HEAD");
 	if (strcmp(url, "/metrics") == 0) {
 		type = "text/plain; version=0.0.4; charset=utf-8";
 		body = metrics_page(s, &len);
@@ -446,183 +431,71 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		body = NULL;
 		type = NULL;
 	} else {
-		return answer(conn, MHD_HTTP_NOT_FOUND, "text/plain", NULL, 0,
-		    "not found; try /metrics or /status\n");
+		return httpd_text(conn, MHD_HTTP_NOT_FOUND, "not found; try /metrics or /status\n", NULL);
 	}
 	if (body == NULL) {
 		log_warn("status: %s: out of memory", url);
-		return answer(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", NULL, 0,
-		    "out of memory\n");
+		return httpd_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n", NULL);
 	}
-	return answer(conn, MHD_HTTP_OK, type, body, len, NULL);
+	return answer(conn, MHD_HTTP_OK, type, body, len);
 }
 
 /* ------------------------------------------------------------------------
- * The server on the event loop
+ * The server on the event loop (httpd.c)
  */
-
-/* MHD's messages: the first one while starting becomes the error; later ones are debug. */
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	struct status *s = cls;
-	char msg[512];
-	size_t n;
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '.'))
-		msg[--n] = '\0';
-	if (s->starting) {
-		if (s->start_err == NULL)
-			s->start_err = strdup(msg);
-	} else {
-		log_debug("status: %s", msg);
-	}
-}
 
 /*
- * A new connection: its kernel send buffer is fixed at STATUS_SNDBUF, so
- * that a client that does not read pins that much kernel memory and no more
- * (autotuning would let each one take 4 MB of the same rendering).
+ * An httpd_tick_fn: an expired rendering that no client is still being sent
+ * is let go (while clients hold older ones, it stays: status_response needs
+ * it); otherwise wakes when it expires, so that an idle daemon does not keep
+ * megabytes nobody will be sent.
  */
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-    enum MHD_ConnectionNotificationCode code)
+static double tick(void *arg)
 {
-	const union MHD_ConnectionInfo *ci;
-	int sndbuf = STATUS_SNDBUF;
+	struct status *s = arg;
+	double left;
 
-	(void)cls;
-	(void)socket_context;
-	if (code != MHD_CONNECTION_NOTIFY_STARTED ||
-	    (ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD)) == NULL)
-		return;
-	if (setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) == -1)
-		log_debug("status: cannot set the send buffer of a connection (%s)", strerror(errno));
-}
-
-/*
- * Arms the timer for MHD's next connection timeout, or for the moment the
- * cached /status rendering expires (so that an idle daemon does not keep
- * megabytes nobody will be sent); neither (idle) stops it.
- */
-static void arm(struct status *s)
-{
-	MHD_UNSIGNED_LONG_LONG ms;
-	double after = -1;
-
-	ev_timer_stop(s->loop, &s->timer);
-	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES)
-		after = ms / 1000.0;
-	if (s->page != NULL) {
-		double left = s->page_at + STATUS_PAGE_TTL - ev_now(s->loop);
-
-		if (left < 0)
-			left = 0;
-		if (after < 0 || left < after)
-			after = left;
-	}
-	if (after >= 0) {
-		ev_timer_set(&s->timer, after, 0.);
-		ev_timer_start(s->loop, &s->timer);
-	}
-}
-
-/*
- * MHD_run() never waits here: in external epoll mode it polls with a zero
- * timeout. An expired rendering that no client is still being sent is let
- * go (while clients hold older ones, it stays: status_response needs it).
- */
-static void serve(struct status *s)
-{
-	MHD_run(s->mhd);
-	if (s->page != NULL && s->renderings == 1 &&
-	    ev_now(s->loop) - s->page_at >= STATUS_PAGE_TTL) {
+	if (s->page == NULL)
+		return -1;
+	left = s->page_at + STATUS_PAGE_TTL - ev_now(s->loop);
+	if (left > 0)
+		return left;
+	if (s->renderings == 1) {
 		MHD_destroy_response(s->page);
 		s->page = NULL;
 	}
-	arm(s);
-}
-
-static void on_io(struct ev_loop *loop, ev_io *w, int revents)
-{
-	(void)loop;
-	(void)revents;
-	serve(w->data);
-}
-
-static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop;
-	(void)revents;
-	serve(w->data);
+	/* Still being sent: the run that ends its last connection calls again. */
+	return -1;
 }
 
 struct status *status_new(struct ev_loop *loop, const char *listen, struct renew *r, char **err)
 {
-	struct status *s = NULL;
-	struct sockaddr_storage ss;
-	const union MHD_DaemonInfo *info;
-	const char *why;
-	char name[ADDR_HOSTLEN + 16];
-	unsigned port;
-	int v6;
+	static const struct httpd_limits lim = {
+		STATUS_CONN_TIMEOUT, STATUS_REQUEST_TIME, STATUS_CONN_LIMIT, STATUS_PER_IP_LIMIT, STATUS_CONN_MEMORY, STATUS_SNDBUF,
+	};
+	struct status *s;
 
-	if (addr_listen(listen, &ss, &v6, &port, name, sizeof(name), &why) == -1) {
-		err_set(err, "status-listen %s: %s", listen, why);
-		return NULL;
-	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		err_set(err, "status-listen %s: out of memory", listen);
 		return NULL;
 	}
 	s->loop = loop;
 	s->renew = r;
-	s->starting = 1;
-	/* MHD binds at once, with SO_REUSEADDR: a restart does not wait for TIME_WAIT. */
-	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0),
-	    (uint16_t)port, NULL, NULL, on_request, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)STATUS_CONN_TIMEOUT,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)STATUS_CONN_LIMIT,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)STATUS_PER_IP_LIMIT,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)STATUS_CONN_MEMORY,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-	    MHD_OPTION_END);
-	s->starting = 0;
-	if (s->mhd == NULL) {
-		err_set(err, "status-listen %s: cannot listen (%s)", name,
-		    s->start_err != NULL ? s->start_err : "libmicrohttpd did not start");
-		goto fail;
+	if ((s->httpd = httpd_new(loop, "status-listen", listen, &lim, 0, on_request, NULL, s, err)) == NULL) {
+		free(s);
+		return NULL;
 	}
-	if ((info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
-		err_set(err, "status-listen %s: libmicrohttpd has no epoll fd", name);
-		goto fail;
-	}
-	ev_io_init(&s->io, on_io, info->epoll_fd, EV_READ);
-	s->io.data = s;
-	ev_io_start(loop, &s->io);
-	ev_init(&s->timer, on_timer);
-	s->timer.data = s;
-	arm(s);
-	log_info("status: serving http://%s/metrics and /status", name);
+	httpd_set_tick(s->httpd, tick, s);
+	log_info("status: serving http://%s/metrics and /status", httpd_name(s->httpd));
 	return s;
-fail:
-	status_free(s);
-	return NULL;
 }
 
 void status_free(struct status *s)
 {
 	if (s == NULL)
 		return;
-	if (s->mhd != NULL) {
-		ev_io_stop(s->loop, &s->io);
-		ev_timer_stop(s->loop, &s->timer);
-		MHD_stop_daemon(s->mhd);	/* drops the references of connections still open */
-	}
+	httpd_free(s->httpd);	/* drops the references of connections still open */
 	if (s->page != NULL)
 		MHD_destroy_response(s->page);
-	free(s->start_err);
 	free(s);
 }

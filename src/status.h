@@ -6,10 +6,10 @@
  *                  earliest staple expiry, and the counters of metrics.h
  *   GET /status    JSON: one object per certificate (renew_foreach_status)
  *
- * The server is libmicrohttpd driven by the event loop (its epoll fd under
- * an ev_io, its timeouts under an ev_timer), so every request is answered on
- * the loop thread and reads renew's table directly, without locks. Owns the
- * listening socket and the MHD daemon.
+ * The server is libmicrohttpd driven by the event loop (httpd.c), so every
+ * request is answered on the loop thread and reads renew's table directly,
+ * without locks. Owns its httpd (the listening socket and the MHD daemon)
+ * and the cached /status rendering.
  */
 #ifndef OCSPD_STATUS_H
 #define OCSPD_STATUS_H

@@ -22,6 +22,14 @@
 #   stop_responder [PID]        SIGKILL its process group (default $RESP_PID), wait
 #   responder_requests [LOG]    number of requests the responder has received
 #                               (not with -multi: openssl then logs to syslog)
+#   only_ocspd_asked LOG NAME   succeed if every request $RESP_LOG received was
+#                               one of the attempts ocspd (-v, LOG) made for NAME
+#                               ("NAME.pem: asking http://127.0.0.1:$RESP_PORT/")
+#   stop_ocspd_alone_asked LOG NAME
+#                               stop $OCSPD_PID (exit 0 expected), then fail
+#                               unless only_ocspd_asked LOG NAME
+#   served_other PORT NAME OLD  succeed once PORT serves a good staple for NAME
+#                               whose This Update is not OLD
 #   find_faultd                 set FAULTD to tests/faultd (build/tests/faultd, or
 #                               compiled into $T when that is missing)
 #   start_faultd PORT [faultd serve args...]
@@ -53,6 +61,17 @@
 #                               haproxy -db -f CFG in the background (log
 #                               CFG-without-.cfg.log), waits until the admin
 #                               socket named in CFG answers; sets HAPROXY_PID
+#   nginx_head DIR [MAIN_LINE...] (DIR exists)
+#                               the start of an nginx.conf for prefix DIR (pid,
+#                               error log, temp paths in DIR; MAIN_LINEs in the
+#                               main context) up to the open "http {" block;
+#                               sets NGINX_CMD (nginx -p DIR -c DIR/nginx.conf ...)
+#   apache_head DIR PORT        the start of an apache2.conf (MPM event, mod_ssl,
+#                               shmcb) with everything it writes in DIR,
+#                               listening on 127.0.0.1:PORT; runs as nobody
+#   start_apache CONF           apache2 -DFOREGROUND -f CONF in the background
+#                               (log CONF-without-.conf.log), waits until it
+#                               listens on the port CONF names; sets APACHE_PID
 #   haproxy_pid SOCK            print the pid of the HAProxy process answering
 #                               "show info" on SOCK (nothing when none answers)
 #   served_staple PORT NAME     the OCSP part of what s_client -status gets from
@@ -218,6 +237,18 @@ responder_requests() {
 	echo "${n:-0}"
 }
 
+only_ocspd_asked() {
+	[ "$(responder_requests)" = "$(count_log "$1" "$2.pem: asking http://127.0.0.1:$RESP_PORT/")" ]
+}
+
+stop_ocspd_alone_asked() {
+	stop_pid "$OCSPD_PID"
+	[ "$RC" = 0 ] || fail "ocspd SIGTERM: exit $RC"
+	only_ocspd_asked "$1" "$2" ||
+		fail "the CA's responder got $(responder_requests) requests, not only ocspd's"
+	ok "the CA's responder was asked by ocspd only ($(responder_requests) requests)"
+}
+
 # revoke_in_index CADIR NAME: CADIR's index.txt says the leaf NAME (tests/pki.sh)
 # was revoked a minute ago (keyCompromise). openssl ocsp reads its index at
 # start: restart the responder for it to answer so.
@@ -330,6 +361,61 @@ EOF
 	} >"$cfg"
 }
 
+nginx_head() {
+	local dir=$1 line
+	shift
+	mkdir -p "$dir/tmp"
+	NGINX_CMD="nginx -p $dir -c $dir/nginx.conf -e $dir/error.log"
+	echo "daemon off;"
+	echo "worker_processes 1;"
+	echo "pid $dir/nginx.pid;"
+	echo "error_log $dir/error.log info;"
+	for line; do echo "$line"; done
+	cat <<EOF
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $dir/tmp;
+	proxy_temp_path $dir/tmp;
+	fastcgi_temp_path $dir/tmp;
+	uwsgi_temp_path $dir/tmp;
+	scgi_temp_path $dir/tmp;
+EOF
+}
+
+apache_head() {
+	local dir=$1 mods=/usr/lib/apache2/modules
+	cat <<EOF
+ServerRoot $dir
+DefaultRuntimeDir $dir
+PidFile $dir/apache2.pid
+ErrorLog $dir/error.log
+LogLevel info
+ServerName localhost
+User nobody
+Group nogroup
+Listen 127.0.0.1:$2
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule socache_shmcb_module $mods/mod_socache_shmcb.so
+LoadModule ssl_module $mods/mod_ssl.so
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 4
+MaxRequestWorkers 4
+EOF
+}
+
+start_apache() {
+	local conf=$1 log=${1%.conf}.log port
+	port=$(awk '$1 == "Listen" { sub(/.*:/, "", $2); print $2; exit }' "$conf")
+	apache2 -DFOREGROUND -f "$conf" >>"$log" 2>&1 &
+	APACHE_PID=$!
+	track $APACHE_PID
+	wait_for eval '(echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null || ! kill -0 $APACHE_PID 2>/dev/null' &&
+		kill -0 $APACHE_PID 2>/dev/null || fail "apache2 -f $conf did not start: $(tail -n 3 "$log")"
+}
+
 haproxy_pid() {
 	python3 - "$1" <<'PY' 2>/dev/null
 import socket, sys
@@ -376,6 +462,8 @@ this_update_file() {
 	openssl ocsp -respin "$1" -resp_text -noverify 2>/dev/null |
 		sed -n 's/^ *This Update: //p' | head -1
 }
+
+served_other() { [ "$(this_update_served "$1" "$2")" != "$3" ] && served_good "$1" "$2"; }
 
 served_renewed() {
 	local file

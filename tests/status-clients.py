@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Hostile and busy HTTP clients of the status server (tests/it/trust-status.sh).
+"""Hostile and busy HTTP clients of ocspd's HTTP servers: the status server
+(tests/it/trust-status.sh) and the local OCSP responder (responder-hostile.sh).
 
 status-clients.py slow PORT N SRC READYFILE
     N connections from address SRC, each sends a partial request and holds
@@ -10,6 +11,14 @@ status-clients.py noread PORT N SRCS READYFILE
 status-clients.py poll PORT N SRCS COUNTFILE
     N threads, thread i from SRCS[i % len(SRCS)]: GET /status in a loop,
     reading each whole answer; the number of answers so far in COUNTFILE.
+status-clients.py idle PORT N SRC STATSFILE
+    N connections from address SRC that never send a byte, never reopened;
+    STATSFILE says "open N" (connections the server has not closed yet)
+    every 0.5 s, the first time once every connection was tried.
+status-clients.py drip PORT 1 SRC STATSFILE
+    one connection from SRC sending a POST request one byte a second
+    (every byte is progress: no idle timeout applies); STATSFILE says
+    "dripping N" while it is open, then "closed after S s, answer B bytes".
 
 READYFILE is written once every connection was tried. Runs until killed.
 """
@@ -90,3 +99,46 @@ elif mode == "poll":
     while True:
         time.sleep(0.5)
         touch(out, "%d\n" % count[0])
+elif mode == "idle":
+    sel = selectors.DefaultSelector()
+    for _ in range(n):
+        try:
+            s = conn(srcs[0])
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ)
+        except OSError:
+            pass
+    left = len(sel.get_map())
+    touch(out, "open %d\n" % left)
+    while True:
+        for key, _ in sel.select(timeout=0.5):
+            try:
+                d = key.fileobj.recv(4096)
+            except OSError:
+                d = b""
+            if not d:
+                sel.unregister(key.fileobj)
+                key.fileobj.close()
+        touch(out, "open %d\n" % len(sel.get_map()))
+elif mode == "drip":
+    req = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/ocsp-request\r\nContent-Length: 200\r\n\r\n" + b"0" * 200
+    s = conn(srcs[0])
+    s.settimeout(1)
+    start, got, sent = time.time(), b"", 0
+    try:
+        while sent < len(req):
+            s.send(req[sent:sent + 1])
+            sent += 1
+            touch(out, "dripping %d\n" % sent)
+            try:
+                d = s.recv(4096)
+                if not d:
+                    break
+                got += d
+            except socket.timeout:
+                pass
+    except OSError:
+        pass
+    touch(out, "closed after %.0f s, answer %d bytes\n" % (time.time() - start, len(got)))
+    while True:
+        time.sleep(1)

@@ -16,22 +16,12 @@ start_responder "$PKI" "$RESP_PORT"
 
 site=$T/site
 ngx=$T/nginx
-mkdir -p "$site" "$ngx/tmp"
+mkdir -p "$site" "$ngx"
 cp "$CERTS/good1.pem" "$site/example.pem"
 port=$(free_port)
-cat >"$ngx/nginx.conf" <<EOF
-daemon off;
-worker_processes 1;
-pid $ngx/nginx.pid;
-error_log $ngx/error.log info;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path $ngx/tmp;
-	proxy_temp_path $ngx/tmp;
-	fastcgi_temp_path $ngx/tmp;
-	uwsgi_temp_path $ngx/tmp;
-	scgi_temp_path $ngx/tmp;
+{
+	nginx_head "$ngx"
+	cat <<EOF
 	server {
 		listen 127.0.0.1:$port ssl;
 		server_name good1.test;
@@ -43,7 +33,8 @@ http {
 	}
 }
 EOF
-nginx_cmd="nginx -p $ngx -c $ngx/nginx.conf -e $ngx/error.log"
+} >"$ngx/nginx.conf"
+nginx_cmd=$NGINX_CMD
 
 staple=$site/example.pem.ocsp
 

@@ -15,7 +15,7 @@ start_responder "$PKI" "$RESP_PORT" -nmin 10
 site=$T/site
 ngx=$T/nginx
 inc=$T/staples
-mkdir -p "$site" "$ngx/tmp" "$inc"
+mkdir -p "$site" "$inc" "$ngx"
 cp "$CERTS/good1.pem" "$CERTS/good2.pem" "$site/"
 port=$(free_port)
 server() {	# NAME: a server block as the README shows it
@@ -31,25 +31,12 @@ server() {	# NAME: a server block as the README shows it
 	printf '\t}\n'
 }
 {
-	cat <<EOF
-daemon off;
-worker_processes 1;
-pid $ngx/nginx.pid;
-error_log $ngx/error.log info;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path $ngx/tmp;
-	proxy_temp_path $ngx/tmp;
-	fastcgi_temp_path $ngx/tmp;
-	uwsgi_temp_path $ngx/tmp;
-	scgi_temp_path $ngx/tmp;
-EOF
+	nginx_head "$ngx"
 	server good1
 	server good2
 	echo "}"
 } >"$ngx/nginx.conf"
-nginx_cmd="nginx -p $ngx -c $ngx/nginx.conf -e $ngx/error.log"
+nginx_cmd=$NGINX_CMD
 
 none() {
 	echo | openssl s_client -connect "127.0.0.1:$port" -servername "$1.test" -status 2>/dev/null |

@@ -89,6 +89,28 @@ static void test_latency_histogram(void **state)
 	free(t);
 }
 
+/* The local responder's answers by result, and their own histogram with finer buckets. */
+static void test_answers(void **state)
+{
+	char *t;
+
+	(void)state;
+	metrics_answer(METRICS_ANSWER_GOOD, 0.00005);	/* le 0.0001 */
+	metrics_answer(METRICS_ANSWER_GOOD, 0.0003);	/* le 0.0005 */
+	metrics_answer(METRICS_ANSWER_MALFORMED, 2);	/* only +Inf */
+	t = text();
+	assert_line(t, "ocspd_ocsp_answers_total{result=\"good\"} 2");
+	assert_line(t, "ocspd_ocsp_answers_total{result=\"malformed\"} 1");
+	assert_line(t, "ocspd_ocsp_answers_total{result=\"trylater\"} 0");
+	assert_line(t, "ocspd_ocsp_answer_duration_seconds_bucket{le=\"0.0001\"} 1");
+	assert_line(t, "ocspd_ocsp_answer_duration_seconds_bucket{le=\"0.00025\"} 1");
+	assert_line(t, "ocspd_ocsp_answer_duration_seconds_bucket{le=\"0.0005\"} 2");
+	assert_line(t, "ocspd_ocsp_answer_duration_seconds_bucket{le=\"+Inf\"} 3");
+	assert_line(t, "ocspd_ocsp_answer_duration_seconds_count 3");
+	assert_line(t, "# TYPE ocspd_ocsp_answer_duration_seconds histogram");
+	free(t);
+}
+
 static void test_pushes_and_pass(void **state)
 {
 	char *t;
@@ -110,6 +132,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fetch_labels),
 		cmocka_unit_test(test_latency_histogram),
+		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_pushes_and_pass),
 	};
 

@@ -127,11 +127,56 @@ static void test_lookup(void **state)
 	OCSP_CERTID_free(c);
 }
 
+/* A second view of the same holders (the responder's revoked answers), and who holds a key at all. */
+static int get_other(const void *h, struct staple *out)
+{
+	const struct holder *x = h;
+
+	if (x->has)
+		return 0;	/* the opposite of get: holds "the other answer" when no staple */
+	out->der = x->der;
+	out->len = 1;
+	out->this_update = 1;
+	out->next_update = x->next_update;
+	return 1;
+}
+
+static void test_lookup_by_and_holder(void **state)
+{
+	struct staples *s = staples_new(get);
+	struct holder h1 = { 0, { 1, 1, 1, 1 }, 100 };
+	OCSP_CERTID *a = certid("Inter", 7), *c = certid("Inter", 8);
+	unsigned char ka[STAPLES_KEY_MAX], kc[STAPLES_KEY_MAX];
+	size_t la = staples_key(a, ka), lc = staples_key(c, kc);
+	struct staple st;
+
+	(void)state;
+	assert_false(staples_has(s, ka, la));
+	assert_null(staples_holder(s, ka, la));
+	assert_int_equal(staples_add(s, ka, la, &h1), 0);
+	assert_true(staples_has(s, ka, la));		/* held, though without a staple */
+	assert_ptr_equal(staples_holder(s, ka, la), &h1);
+	assert_false(staples_has(s, kc, lc));
+	assert_false(staples_has(s, ka, 0));
+	assert_int_equal(staples_lookup(s, ka, la, &st), -1);
+	assert_int_equal(staples_lookup_by(s, ka, la, get_other, &st), 0);
+	assert_true(st.der == h1.der && st.len == 1);
+	h1.has = 1;
+	assert_int_equal(staples_lookup_by(s, ka, la, get_other, &st), -1);
+	assert_int_equal(staples_lookup(s, ka, la, &st), 0);
+	staples_remove(s, ka, la, &h1);
+	assert_false(staples_has(s, ka, la));
+	staples_free(s);
+	OCSP_CERTID_free(a);
+	OCSP_CERTID_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_lookup_by_and_holder),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
