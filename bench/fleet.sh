@@ -21,41 +21,17 @@
 # BENCH_KEEP=1), OCSPD (../ocspd).
 set -u
 cd "$(dirname "$0")" || exit 1
-BENCH=$PWD
-ROOT=$(cd .. && pwd)
+# bench_init, bench_pki; tests/lib.sh's free_port, start_redis (which tracks
+# redis-server and keeps its log in WORK).
+. ./lib.sh
+bench_init fleet
 N=${N:-10000}
-WORK=${BENCH_WORK:-$BENCH/build/fleet}
-OCSPD=${OCSPD:-$ROOT/ocspd}
-B=$BENCH/build
 RESULTS=$BENCH/results
-# free_port, start_redis, rcli (which track their processes in PIDS); T is
-# where start_redis keeps its log.
-. "$ROOT/tests/lib.sh"
-PIDS=""
-T=$WORK
-
-die() { echo "fleet: $*" >&2; exit 1; }
-say() { echo "fleet: $*" >&2; }
-fail() { die "$*"; }
-cleanup() {
-	local p
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	for p in $PIDS; do wait "$p" 2>/dev/null; done
-	if [ "${BENCH_KEEP:-0}" != 1 ] && [ -d "$WORK" ]; then rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 [ -x "$OCSPD" ] || die "no daemon at $OCSPD"
 make -s -C "$BENCH" build/genpki build/responder build/measure >&2 || die "cannot build the bench helpers"
-rm -rf "$WORK"
-mkdir -p "$WORK" "$RESULTS"
-PORT=$(free_port)
-say "genpki: $N certificates"
-"$B/genpki" -n "$N" -K "$WORK/pki" "http://127.0.0.1:$PORT/" 2>"$WORK/genpki.log" || die "genpki failed"
-"$B/responder" -p "$PORT" "$WORK/pki" >"$WORK/responder.out" 2>"$WORK/responder.log" &
-track $!
-wait_for grep -q ready "$WORK/responder.out" || die "responder did not start"
+mkdir -p "$RESULTS"
+bench_pki "$N" -K
 requests() { curl -sf "http://127.0.0.1:$PORT/stats" | awk '{print $2}'; }
 reset_requests() { curl -sf "http://127.0.0.1:$PORT/reset" >/dev/null; }
 start_redis

@@ -14,27 +14,12 @@
 # Knobs: N (10000), BENCH_WORK (bench/build/haproxy-push; removed unless
 # BENCH_KEEP=1), OCSPD (../ocspd).
 set -u
-cd "$(dirname "$0")"
-BENCH=$PWD
-ROOT=$(cd .. && pwd)
+cd "$(dirname "$0")" || exit 1
+# bench_init, bench_pki; tests/lib.sh's free_port, write_haproxy_cfg,
+# start_haproxy (which tracks haproxy).
+. ./lib.sh
+bench_init haproxy-push
 N=${N:-10000}
-WORK=${BENCH_WORK:-$BENCH/build/haproxy-push}
-OCSPD=${OCSPD:-$ROOT/ocspd}
-B=$BENCH/build
-# free_port, write_haproxy_cfg, start_haproxy (which tracks haproxy in PIDS).
-. "$ROOT/tests/lib.sh"
-PIDS=""
-
-die() { echo "haproxy-push: $*" >&2; exit 1; }
-say() { echo "haproxy-push: $*" >&2; }
-cleanup() {
-	local p
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	for p in $PIDS; do wait "$p" 2>/dev/null; done
-	if [ "${BENCH_KEEP:-0}" != 1 ] && [ -d "$WORK" ]; then rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 make -s -C "$ROOT" ocspd >&2 || die "cannot build ocspd"
 make -s -C "$BENCH" build/genpki build/responder >&2 || die "cannot build genpki/responder"
@@ -43,17 +28,8 @@ cc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -iquote "$ROOT/s
 	"$ROOT/build/strlist.o" "$ROOT/build/fsroot.o" "$ROOT/build/log.o" "$ROOT/build/metrics.o" \
 	-lev -lssl -lcrypto || die "cannot build haproxy-push"
 
-rm -rf "$WORK"
-mkdir -p "$WORK"
-PORT=$(free_port)
-say "genpki: $N certificates"
-"$B/genpki" -n "$N" "$WORK/pki" "http://127.0.0.1:$PORT/" 2>"$WORK/genpki.log" || die "genpki failed"
-"$B/responder" -p "$PORT" "$WORK/pki" >"$WORK/responder.out" 2>"$WORK/responder.log" &
-PIDS="$PIDS $!"
-for _ in $(seq 100); do grep -q ready "$WORK/responder.out" && break; sleep 0.1; done
-grep -q ready "$WORK/responder.out" || die "responder did not start"
+bench_pki "$N"
 
-certs=$WORK/pki/certs
 say "ocspd --one-off: fetching $N staples"
 t0=$(date +%s.%N)
 "$OCSPD" --one-off -q --ca-file "$WORK/pki/root.pem" "$certs" 2>"$WORK/ocspd.log" ||

@@ -14,54 +14,28 @@
 # Knobs: N (1000), R (200), CONNS (64), THREADS (2), DURATION (10), BENCH_WORK
 # (bench/build/serve-ocsp; removed unless BENCH_KEEP=1), OCSPD (../ocspd).
 set -u
-cd "$(dirname "$0")"
-BENCH=$PWD
-ROOT=$(cd .. && pwd)
+cd "$(dirname "$0")" || exit 1
+# bench_init, bench_pki; tests/lib.sh's free_port, wait_for, track_group.
+. ./lib.sh
+bench_init serve-ocsp
 N=${N:-1000}
 R=${R:-200}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 DURATION=${DURATION:-10}
-WORK=${BENCH_WORK:-$BENCH/build/serve-ocsp}
-OCSPD=${OCSPD:-$ROOT/ocspd}
-B=$BENCH/build
-# free_port, wait_for.
-. "$ROOT/tests/lib.sh"
-PIDS=""
-
-die() { echo "serve-ocsp: $*" >&2; exit 1; }
-say() { echo "serve-ocsp: $*" >&2; }
-cleanup() {
-	local p
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	for p in $PIDS; do wait "$p" 2>/dev/null; done
-	# With -multi, openssl leads its own process group and its children outlive it.
-	[ -n "${OPENSSL_PID:-}" ] && { kill -KILL -- "-$OPENSSL_PID" 2>/dev/null || kill -KILL "$OPENSSL_PID"; } 2>/dev/null
-	if [ "${BENCH_KEEP:-0}" != 1 ] && [ -d "$WORK" ]; then rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 command -v wrk >/dev/null || die "wrk is needed (scripts/deps.sh installs it)"
 make -s -C "$ROOT" ocspd >&2 || die "cannot build ocspd"
 make -s -C "$BENCH" build/genpki build/responder >&2 || die "cannot build genpki/responder"
 [ "$R" -le "$N" ] || R=$N
 
-rm -rf "$WORK"
-mkdir -p "$WORK"
-PORT=$(free_port)
-say "genpki: $N certificates"
-"$B/genpki" -n "$N" "$WORK/pki" "http://127.0.0.1:$PORT/" 2>"$WORK/genpki.log" || die "genpki failed"
-"$B/responder" -p "$PORT" "$WORK/pki" >"$WORK/responder.out" 2>"$WORK/responder.log" &
-PIDS="$PIDS $!"
-wait_for grep -q ready "$WORK/responder.out" || die "bench/responder did not start"
+bench_pki "$N"
 
-certs=$WORK/pki/certs
 OPORT=$(free_port)
 say "ocspd --serve-ocsp 127.0.0.1:$OPORT: fetching $N staples"
 "$OCSPD" -q --ca-file "$WORK/pki/root.pem" --serve-ocsp "127.0.0.1:$OPORT" "$certs" 2>"$WORK/ocspd.log" &
 OCSPD_PID=$!
-PIDS="$PIDS $OCSPD_PID"
+track "$OCSPD_PID"
 WAIT=300 wait_for eval '[ "$(find "$certs" -name "*.pem.ocsp" -size +0 | wc -l)" = "$N" ]' ||
 	die "ocspd did not staple $N certificates: $(tail -3 "$WORK/ocspd.log")"
 
@@ -73,7 +47,10 @@ SPORT=$(free_port)
 openssl ocsp -index "$WORK/pki/index.txt" -port "$SPORT" -multi "$(nproc)" -timeout 2 -rsigner "$WORK/pki/ocsp-signer.pem" \
 	-rkey "$WORK/pki/ocsp-signer.key" -CA "$WORK/pki/inter.pem" -ndays 1 >"$WORK/openssl.log" 2>&1 &
 OPENSSL_PID=$!
-disown "$OPENSSL_PID"	# killed by its group at exit: no "Killed" line
+# With -multi, openssl leads its own process group and its children outlive
+# it: the whole group is killed at exit; disowned, so no "Killed" line.
+track_group "$OPENSSL_PID"
+disown "$OPENSSL_PID"
 wait_for grep -q "^ACCEPT" "$WORK/openssl.log" || die "openssl ocsp did not start: $(tail -3 "$WORK/openssl.log")"
 
 say "building $R GET paths"
