@@ -664,6 +664,37 @@ static void write_found(struct fx *fx, const struct answer *a)
 	assert_int_equal(fclose(f), 0);
 }
 
+/*
+ * The certificate written and added with g served: stapled, delivered once.
+ * The start of the tests about what comes after a first good staple.
+ */
+static void stapled_first(struct fx *fx, const struct answer *g)
+{
+	write_bundle(fx->path, pki.leaf);
+	serve(g);
+	file_event(fx, WATCH_ADDED);
+	settle(fx);
+	expect_state(fx, RENEW_STAPLED, 1, 0, NULL);
+	expect_delivered(fx, 1, DELIVER_STAPLE, NULL, g);
+}
+
+/* fire(), the clock read before (*t0) and after (*t1) for the schedule checks. */
+static void fire_timed(struct fx *fx, double *t0, double *t1)
+{
+	*t0 = renew_now();
+	fire(fx);
+	*t1 = renew_now();
+}
+
+/* The certificate added and settled, the clock read before and after. */
+static void added_timed(struct fx *fx, double *t0, double *t1)
+{
+	*t0 = renew_now();
+	file_event(fx, WATCH_ADDED);
+	settle(fx);
+	*t1 = renew_now();
+}
+
 /* ---------------------------------------------------------------- tests */
 
 /*
@@ -704,10 +735,7 @@ static void test_good_then_recycled(void **state)
 	assert_int_equal(stat(fx->ocsp, &st1), 0);
 	stop_renew(fx);
 	start_renew(fx);
-	t0 = renew_now();
-	file_event(fx, WATCH_ADDED);
-	settle(fx);
-	t1 = renew_now();
+	added_timed(fx, &t0, &t1);
 	s = expect_state(fx, RENEW_STAPLED, 1, 0, NULL);
 	expect_midpoint(&s, g.this_update, g.next_update, t0, t1);
 	assert_int_equal(requests(), asked);
@@ -790,9 +818,7 @@ static void test_refused_answers_back_off(void **state)
 
 	g = good(-60, HALF_DAY);
 	serve(&g);
-	t0 = renew_now();
-	fire(fx);
-	t1 = renew_now();
+	fire_timed(fx, &t0, &t1);
 	s = expect_state(fx, RENEW_STAPLED, 1, 0, NULL);
 	expect_midpoint(&s, g.this_update, g.next_update, t0, t1);
 	expect_file(fx, &g);
@@ -822,17 +848,9 @@ static void test_revoked_withdraws(void **state)
 	struct seen s;
 	double t0, t1;
 
-	write_bundle(fx->path, pki.leaf);
-	serve(&g);
-	file_event(fx, WATCH_ADDED);
-	settle(fx);
-	expect_state(fx, RENEW_STAPLED, 1, 0, NULL);
-	expect_delivered(fx, 1, DELIVER_STAPLE, NULL, &g);
-
+	stapled_first(fx, &g);
 	serve(&rev);
-	t0 = renew_now();
-	fire(fx);
-	t1 = renew_now();
+	fire_timed(fx, &t0, &t1);
 	s = expect_state(fx, RENEW_REVOKED, 0, 1, "revoked");
 	assert_int_equal(renew_state_severity(s.st.state, s.st.has_staple), RENEW_SEV_CRITICAL);
 	assert_within(s.st.renew_at, t0 + SCHED_RETRY_MAX - 1, t1 + SCHED_RETRY_MAX + 1);
@@ -861,17 +879,9 @@ static void test_never_earlier(void **state)
 	struct seen s;
 	double t0, t1;
 
-	write_bundle(fx->path, pki.leaf);
-	serve(&g);
-	file_event(fx, WATCH_ADDED);
-	settle(fx);
-	expect_state(fx, RENEW_STAPLED, 1, 0, NULL);
-	expect_delivered(fx, 1, DELIVER_STAPLE, NULL, &g);
-
+	stapled_first(fx, &g);
 	serve(&earlier);
-	t0 = renew_now();
-	fire(fx);
-	t1 = renew_now();
+	fire_timed(fx, &t0, &t1);
 	s = expect_state(fx, RENEW_FAILING, 1, 1, "expires earlier");
 	expect_backoff(&s, 1, t0, t1);
 	expect_file(fx, &g);
@@ -939,10 +949,7 @@ static void test_found_revoked(void **state)
 	double t0, t1;
 
 	write_found(fx, &rev);
-	t0 = renew_now();
-	file_event(fx, WATCH_ADDED);
-	settle(fx);
-	t1 = renew_now();
+	added_timed(fx, &t0, &t1);
 	s = expect_state(fx, RENEW_REVOKED, 0, 1, "revoked");
 	assert_within(s.st.renew_at, t0 + SCHED_RETRY_MAX - 1, t1 + SCHED_RETRY_MAX + 1);
 	expect_emptied(fx);
