@@ -80,6 +80,10 @@
 #                               for NAME's serial ($CA/serials)
 #   this_update_served PORT NAME
 #   this_update_file STAPLE     the This Update of the served staple / of a file
+#   file_renewed STAPLE OLD     succeed if STAPLE's This Update is no longer OLD
+#   wait_file_renewed STAPLE OLD
+#                               wait (up to 40 s) for file_renewed, else fail;
+#                               says ok with the new This Update
 #   served_renewed PORT NAME STAPLE OLD
 #                               succeed once STAPLE's This Update is no longer OLD
 #                               and PORT serves that staple for NAME
@@ -89,8 +93,21 @@
 #   no_temp_files WHEN DIR...   fail if ocspd left temporary files in a DIR
 #   wait_for [-t SECS] CMD...   run CMD every 0.1 s until it succeeds; 1 after
 #                               SECS (default $WAIT or 20)
+#   cert_dir DIR NAME[=FILE]... mkdir DIR; copy $CERTS/NAME.pem to DIR/FILE
+#                               (default NAME.pem), for each NAME
 #   start_ocspd LOG ARGS...     $OCSPD ARGS in the background, stderr+stdout to
 #                               LOG; sets OCSPD_PID
+#   start_serving_ocspd LOG ARGS...
+#                               start_ocspd LOG --ca-file $CA/root.pem
+#                               --serve-ocsp 127.0.0.1:$OPORT ARGS, OPORT a free
+#                               port chosen here; sets OPORT OCSPD_PID
+#   serving_site NAME           the start of the tests of servers fetching from
+#                               --serve-ocsp: make_pki, the CA's responder with
+#                               10-minute answers, $site ($T/site) holding
+#                               NAME.pem, ocspd -v --minimum-validity 590 (so it
+#                               renews every ~10 s) serving it, log
+#                               $T/ocspd.log, waited for until NAME's first
+#                               staple is stored; sets site OPORT OCSPD_PID
 #   run_ocspd LOG ARGS...       $OCSPD ARGS in the foreground (polled, killed
 #                               after $RUN_DEADLINE s, default 120); sets RC
 #   stop_pid PID [SIGNAL]       send SIGNAL (TERM), wait up to 20 s; sets RC to
@@ -465,6 +482,13 @@ this_update_file() {
 
 served_other() { [ "$(this_update_served "$1" "$2")" != "$3" ] && served_good "$1" "$2"; }
 
+file_renewed() { [ "$(this_update_file "$1")" != "$2" ]; }
+
+wait_file_renewed() {
+	wait_for -t 40 file_renewed "$1" "$2" || fail "ocspd did not renew $1 (This Update still $2)"
+	ok "ocspd renewed: $(this_update_file "$1")"
+}
+
 served_renewed() {
 	local file
 	file=$(this_update_file "$3")
@@ -493,6 +517,33 @@ start_ocspd() {
 	"$OCSPD" "$@" >>"$log" 2>&1 &
 	OCSPD_PID=$!
 	track $OCSPD_PID
+}
+
+start_serving_ocspd() {
+	local log=$1
+	shift
+	OPORT=$(free_port)
+	start_ocspd "$log" --ca-file "$CA/root.pem" --serve-ocsp "127.0.0.1:$OPORT" "$@"
+}
+
+serving_site() {
+	make_pki
+	start_responder "$PKI" "$RESP_PORT" -nmin 10
+	site=$T/site
+	cert_dir "$site" "$1"
+	start_serving_ocspd "$T/ocspd.log" -v --minimum-validity 590 "$site"
+	wait_log "$T/ocspd.log" "$1.pem: staple stored" || fail "ocspd stored no staple for $1.pem"
+}
+
+cert_dir() {
+	local dir=$1 a file
+	shift
+	mkdir -p "$dir" || fail "cannot make $dir"
+	for a; do
+		file=${a#*=}
+		[ "$file" = "$a" ] && file=$a.pem
+		cp "$CERTS/${a%%=*}.pem" "$dir/$file" || fail "cannot copy $CERTS/${a%%=*}.pem to $dir/$file"
+	done
 }
 
 run_ocspd() {

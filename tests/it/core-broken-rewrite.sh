@@ -8,8 +8,7 @@ setup
 make_pki
 start_responder "$PKI" "$RESP_PORT"
 D=$T/watched
-mkdir -p "$D"
-cp "$CERTS/good1.pem" "$D/site.pem"
+cert_dir "$D" good1=site.pem
 start_ocspd "$T/d.log" --ca-file "$CA/root.pem" "$D"
 wait_log "$T/d.log" "site.pem: staple stored" || fail "no first staple"
 check_staple "$D/site.pem"

@@ -11,9 +11,8 @@ setup
 make_pki
 start_responder "$PKI" "$RESP_PORT"
 D=$T/watched
-mkdir -p "$D"
-cp "$CERTS/good1.pem" "$D/a.pem"
-cp "$CERTS/deadfirst.pem" "$D/b.pem"	# the dead URL first, then the responder's
+# b: the dead URL first, then the responder's.
+cert_dir "$D" good1=a.pem deadfirst=b.pem
 start_ocspd "$T/d.log" -v --ca-file "$CA/root.pem" "$D"
 wait_log "$T/d.log" "a.pem: staple stored" || fail "a: no staple stored"
 wait_log "$T/d.log" "b.pem: staple stored" || fail "b: no staple stored"

@@ -14,16 +14,8 @@ setup
 FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
 [ -e "$FAKETIME_LIB" ] || fail "no $FAKETIME_LIB (scripts/deps.sh installs faketime)"
 
-make_pki
-# Short-lived answers and --minimum-validity 590: ocspd renews every ~10 s.
-start_responder "$PKI" "$RESP_PORT" -nmin 10
-site=$T/site
-mkdir -p "$site"
-cp "$CERTS/good1.pem" "$site/"
-OPORT=$(free_port)
-start_ocspd "$T/ocspd.log" -v --ca-file "$CA/root.pem" --minimum-validity 590 \
-	--serve-ocsp "127.0.0.1:$OPORT" "$site"
-wait_log "$T/ocspd.log" "good1.pem: staple stored" || fail "ocspd stored no staple"
+# ocspd renews every ~10 s.
+serving_site good1
 
 ngx=$T/nginx
 mkdir -p "$ngx"
@@ -60,8 +52,7 @@ ok "nginx staples a good response fetched from ocspd (This Update $first)"
 
 # ocspd renews (the CA's responder signs anew each time).
 staple=$site/good1.pem.ocsp
-wait_for -t 40 eval '[ "$(this_update_file "$staple")" != "$first" ]' || fail "ocspd did not renew"
-ok "ocspd renewed: $(this_update_file "$staple")"
+wait_file_renewed "$staple" "$first"
 # nginx's next fetch is due once its clock says 5 minutes passed.
 echo "+400" >"$T/faketime"
 wait_for -t 30 served_other "$port" good1 "$first" ||

@@ -11,8 +11,7 @@ make_pki
 # after the 10 s floor, well inside --alert-before.
 start_responder "$PKI" "$RESP_PORT" -nmin 10
 site=$T/site
-mkdir -p "$site"
-cp "$CERTS/good1.pem" "$CERTS/revoked.pem" "$site/"
+cert_dir "$site" good1 revoked
 cat >"$T/alert.sh" <<'EOF'
 #!/bin/sh
 printf '%s|%s|%s\n' "$OCSPD_EVENT" "$OCSPD_CERT" "$OCSPD_DETAIL" >>"$(dirname "$0")/alerts.txt"
