@@ -1,7 +1,8 @@
 #!/bin/bash
 # The documentation matches the program: every option that --help lists is in
 # the man page and in the README, and the man page lists no option the program
-# does not know.
+# does not know; every metric a daemon's /metrics prints (with --redis, an
+# unreachable one, and --serve-ocsp) is in the README and the man page.
 . "$(dirname "$0")/../lib.sh"
 setup
 
@@ -34,4 +35,23 @@ ok "ocspd.conf(5) lists every config key"
 "$OCSPD" --version | grep -qE '^ocspd [0-9]+\.[0-9]+' || fail "--version"
 grep -q "$("$OCSPD" --version)" "$ROOT/man/ocspd.8" || fail "man page version differs from --version"
 ok "--version matches the man page"
+
+# The metrics: those of a real /metrics page, fleet mode and responder included.
+: >"$T/empty.conf"
+mkdir -p "$T/site"
+sport=$(free_port)
+start_ocspd "$T/d.log" -c "$T/empty.conf" --status-listen "127.0.0.1:$sport" \
+	--redis "redis://127.0.0.1:$(free_port)" --serve-ocsp "127.0.0.1:$(free_port)" "$T/site"
+wait_for curl -sf -o "$T/metrics.txt" "http://127.0.0.1:$sport/metrics" || fail "no /metrics: $(tail -n 3 "$T/d.log")"
+stop_pid "$OCSPD_PID"
+sed -n 's/^# TYPE \([a-z_]*\) .*/\1/p' "$T/metrics.txt" >"$T/metrics.names"
+[ "$(wc -l <"$T/metrics.names")" -ge 10 ] || fail "/metrics has too few metrics: $(cat "$T/metrics.names")"
+grep -q '^ocspd_redis_up$' "$T/metrics.names" && grep -q '^ocspd_ocsp_answers_total$' "$T/metrics.names" ||
+	fail "/metrics lacks the fleet or responder metrics: $(cat "$T/metrics.names" | tr '\n' ' ')"
+sed 's/\\//g' "$ROOT/man/ocspd.8" >"$T/man.txt"
+for m in $(cat "$T/metrics.names"); do
+	grep -qw "$m" "$ROOT/README.md" || fail "README.md does not list the metric $m"
+	grep -qw "$m" "$T/man.txt" || fail "man/ocspd.8 does not list the metric $m"
+done
+ok "README and ocspd(8) list every metric /metrics prints ($(wc -l <"$T/metrics.names"))"
 pass
