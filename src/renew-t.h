@@ -83,7 +83,8 @@ struct cert {
 	struct cert *next_removed;	/* in renew.removed while removed */
 	struct cert *next_parse;	/* in renew's parse queue while waiting */
 	int outcome;			/* --one-off: 1 stapled, -1 failed, 0 not yet */
-	ev_timer timer;			/* next renewal or retry */
+	ev_timer timer;			/* next renewal or retry (stopped while work is in flight) */
+	ev_periodic expiry;		/* at next_update (wall clock): withdraws the staple whatever the cycle is doing */
 	UT_hash_handle hh;		/* by path */
 };
 
