@@ -1136,6 +1136,7 @@ void renew_file_event(void *arg, const char *path, enum watch_event ev)
 		HASH_DEL(r->certs, c);
 		uncount(c);
 		index_drop(c);	/* gone: no longer an answer for its CertID */
+		ev_periodic_stop(r->loop, &c->expiry);	/* gone: its .ocsp is no longer ours to empty */
 		set_outcome(c, -1);	/* no longer part of the pass */
 		if (c->state == CERT_IDLE)
 			cert_free(c);
