@@ -86,7 +86,8 @@ struct cert {
 	struct cert *next_removed;	/* in renew.removed while removed */
 	struct cert *next_parse;	/* in renew's parse queue while waiting */
 	int outcome;			/* --one-off: 1 stapled, -1 failed, 0 not yet */
-	ev_timer timer;			/* next renewal or retry */
+	ev_timer timer;			/* next renewal or retry (stopped while work is in flight) */
+	ev_periodic expiry;		/* at next_update (wall clock): withdraws the staple whatever the cycle is doing */
 	int fleet_rounds;		/* fleet source: leases lost in this attempt (RENEW_FLEET_ROUNDS) */
 	int fleet_lease;		/* this node holds the fleet lease of c's CertID */
 	int fleet_waiting;		/* waiting for the fleet's announcement (fleet_watch) */

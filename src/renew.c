@@ -227,6 +227,7 @@ static void cert_free(struct cert *c)
 	cert_unref(c);
 	ev_timer_stop(c->r->loop, &c->timer);
 	fleet_forget(c);
+	ev_periodic_stop(c->r->loop, &c->expiry);
 	if (c->state != CERT_IDLE)
 		c->r->busy--;
 	free(c->subject);
@@ -368,6 +369,7 @@ static void on_withdrawn(void *arg, const char *certpath, const char *err)
 /* Removes the staple from memory and empties <cert>.ocsp (DESIGN.md section 6). */
 static void withdraw(struct cert *c)
 {
+	ev_periodic_stop(c->r->loop, &c->expiry);
 	free(c->staple);
 	c->staple = NULL;
 	c->staple_len = 0;
@@ -384,19 +386,61 @@ static void withdraw(struct cert *c)
 }
 
 /*
+ * c's staple has passed its nextUpdate: the error line, the "expired"
+ * alert, withdrawn (DESIGN.md: never an expired staple served). Returns 1
+ * when it did so, 0 when c holds no expired staple.
+ */
+static int expire_if_due(struct cert *c, double now)
+{
+	const char *why = c->last_err != NULL ? c->last_err :
+	    c->state != CERT_IDLE ? "no answer yet from the renewal in progress" : "";
+
+	if (c->staple_len == 0 || c->next_update == 0 || c->next_update > now)
+		return 0;
+	log_err("%s: staple expired with no fresh response; emptied so that no server staples it%s",
+	    c->path, c->state != CERT_IDLE ? " (a renewal is still in progress)" : "");
+	if (c->r->deliver != NULL)
+		deliver_alert(c->r->deliver, "expired", c->path, why);
+	withdraw(c);
+	return 1;
+}
+
+/*
+ * c->expiry: the staple's nextUpdate has come. It fires whatever the cycle
+ * is doing (a responder that hangs up to --timeout, then the retries, would
+ * otherwise leave the expired staple served until the attempt ends), except
+ * while a fresh staple is being stored: that one replaces it on disk, or
+ * the failed store (attempt_failed) withdraws it; an empty file written now
+ * would land after the fresh one.
+ */
+static void on_expiry(struct ev_loop *loop, ev_periodic *w, int revents)
+{
+	struct cert *c = w->data;
+
+	(void)revents;
+	if (c->state == CERT_STORING)
+		return;
+	if (!expire_if_due(c, renew_now()) && staple_valid(c, renew_now()))
+		ev_periodic_start(loop, w);	/* woken early: wait on (at is still next_update) */
+}
+
+/*
  * An attempt failed for reason: log it (once per run of identical errors),
- * keep a valid staple, and schedule a retry with backoff (not in --one-off).
+ * keep a valid staple (an expired one is withdrawn now, not at the retry),
+ * and schedule a retry with backoff (not in --one-off).
  */
 static void attempt_failed(struct cert *c, const char *reason)
 {
 	struct renew *r = c->r;
 	double now = renew_now(), at;
 	int same = c->last_err != NULL && strcmp(c->last_err, reason) == 0;
-	int kept = staple_valid(c, now);	/* the current staple stays in service */
+	int kept;
 
 	fleet_after(c, 0);
 	c->failures++;
 	set_state(c, CERT_IDLE);
+	expire_if_due(c, now);
+	kept = staple_valid(c, now);	/* the current staple stays in service */
 	if (same) {
 		c->err_repeats++;
 	} else {
@@ -623,6 +667,7 @@ static void parse_done(void *arg)
 	forget_revocation(c);
 	errors_cleared(c);
 	c->url_idx = 0;
+	ev_periodic_stop(r->loop, &c->expiry);
 	free(c->staple);
 	c->staple = NULL;
 	c->staple_len = 0;
@@ -697,15 +742,20 @@ static void parse_pump(struct renew *r)
 
 /* ---------------------------------------------------------------- answers */
 
-/* c now holds the verified good staple of j (j->disk, j->res). */
+/* c now holds the verified good staple of j (j->disk, j->res), withdrawn at its expiry. */
 static void hold(struct cert *c, struct job *j)
 {
+	struct ev_loop *loop = c->r->loop;
+
 	free(c->staple);
 	c->staple = j->disk;
 	c->staple_len = j->disk_len;
 	j->disk = NULL;
 	c->this_update = j->res.this_update;
 	c->next_update = valid_until(c->r, &j->res);
+	ev_periodic_stop(loop, &c->expiry);
+	ev_periodic_set(&c->expiry, c->next_update, 0., NULL);
+	ev_periodic_start(loop, &c->expiry);
 }
 
 static void on_stored(void *arg, const char *certpath, const char *err)
@@ -1411,12 +1461,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	if (c->state != CERT_IDLE)
 		return;
-	if (c->staple_len > 0 && c->next_update != 0 && c->next_update <= now) {
-		log_err("%s: staple expired with no fresh response; emptied so that no server staples it", c->path);
-		if (c->r->deliver != NULL)
-			deliver_alert(c->r->deliver, "expired", c->path, c->last_err != NULL ? c->last_err : "");
-		withdraw(c);
-	}
+	expire_if_due(c, now);	/* c->expiry may not have run yet */
 	if (c->id == NULL) {
 		start_parse(c);
 		return;
@@ -1439,6 +1484,7 @@ void renew_file_event(void *arg, const char *path, enum watch_event ev)
 		HASH_DEL(r->certs, c);
 		uncount(c);
 		index_drop(c);	/* gone: no longer an answer for its CertID */
+		ev_periodic_stop(r->loop, &c->expiry);	/* gone: its .ocsp is no longer ours to empty */
 		set_outcome(c, -1);	/* no longer part of the pass */
 		if (c->state == CERT_IDLE)
 			cert_free(c);
@@ -1464,6 +1510,8 @@ void renew_file_event(void *arg, const char *path, enum watch_event ev)
 		c->timer.data = c;
 		ev_timer_init(&c->fleet_wait, on_fleet_wait, 0., 0.);
 		c->fleet_wait.data = c;
+		ev_periodic_init(&c->expiry, on_expiry, 0., 0., NULL);
+		c->expiry.data = c;
 		HASH_ADD_KEYPTR(hh, r->certs, c->path, strlen(c->path), c);
 		log_debug("%s: new certificate", path);
 	} else {

@@ -65,7 +65,8 @@ int renew_busy(const struct renew *r);
  * Logs where every certificate stands (SIGUSR1): one summary line (the
  * counts of renew_summary and how many have work in flight), then one line
  * per certificate that is not stapled, starting with its state name; stapled
- * ones only at debug level, as is how many responder URLs and issuers are
+ * ones only at debug level (one with an attempt in flight says "in progress"
+ * and gives no next attempt: none is planned until it ends), as is how many responder URLs and issuers are
  * held (shared between certificates, dropped with the last one using them).
  */
 void renew_report(const struct renew *r);
@@ -144,7 +145,7 @@ struct renew_status {
 	int busy;			/* work in flight (parse, fetch, verify, store) */
 	double this_update;		/* of that staple, 0 = none */
 	double next_update;		/* of that staple (expiry), 0 = none */
-	double renew_at;		/* next attempt (renewal or retry), 0 = none planned */
+	double renew_at;		/* next attempt (renewal or retry), 0 = none planned: while busy, or until the file changes */
 	const char *last_error;		/* reason of the last failure, NULL = none */
 	int error_count;		/* consecutive failed attempts */
 };

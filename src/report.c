@@ -100,7 +100,10 @@ void renew_summary(const struct renew *r, char *buf, size_t len)
 
 /* ---------------------------------------------------------------- SIGUSR1 */
 
-/* When c's timer fires (next renewal or retry), 0 = none planned. */
+/*
+ * When c's timer fires (next renewal or retry), 0 = none planned: also while
+ * an attempt is in flight (the timer is stopped then; busy says so).
+ */
 static double next_attempt(const struct renew *r, const struct cert *c, double now)
 {
 	return ev_is_active(&c->timer) ? now + ev_timer_remaining(r->loop, (ev_timer *)&c->timer) : 0;
@@ -111,7 +114,7 @@ void renew_report(const struct renew *r)
 	const struct cert *c, *tmp;
 	double now = renew_now();
 	int known = (int)HASH_COUNT(r->certs);
-	char sum[160], t1[32], t2[32];
+	char sum[160], t1[32], t2[48];
 
 	renew_summary(r, sum, sizeof(sum));
 	log_info("status: %d certificate%s: %s; %d in progress", known, known == 1 ? "" : "s", sum, r->busy);
@@ -123,20 +126,24 @@ void renew_report(const struct renew *r)
 		double at = next_attempt(r, c, now);
 		const char *name = renew_state_name(c->standing), *busy = c->state != CERT_IDLE ? "; in progress" : "";
 		const char *why = c->last_err != NULL ? c->last_err : "not fetched yet";
+		const char *sep = at != 0 ? ", " : "";	/* no attempt planned: no time (never 1970) */
 
-		ocsp_fmt_time(at, t2, sizeof(t2));
+		t2[0] = '\0';
+		if (at != 0)
+			ocsp_fmt_time(at, t2, sizeof(t2));
 		ocsp_fmt_time(c->next_update, t1, sizeof(t1));
 		if (c->standing == RENEW_STAPLED)
-			log_debug("status: %s: %s (good until %s, renew at %s)%s", c->path, name, t1, t2, busy);
+			log_debug("status: %s: %s (good until %s%s%s%s)%s", c->path, name, t1, sep,
+			    at != 0 ? "renew at " : "", t2, busy);
 		else if (c->standing == RENEW_REVOKED)
-			log_info("status: %s: %s, checked again at %s%s", c->path, name, t2, busy);
+			log_info("status: %s: %s%s%s%s%s", c->path, name, sep, at != 0 ? "checked again at " : "", t2, busy);
 		else if (c->has_staple)
-			log_info("status: %s: %s (%s); keeping the staple (good until %s), next attempt at %s%s",
-			    c->path, name, why, t1, t2, busy);
+			log_info("status: %s: %s (%s); keeping the staple (good until %s)%s%s%s%s",
+			    c->path, name, why, t1, sep, at != 0 ? "next attempt at " : "", t2, busy);
 		else
 			log_info("status: %s: %s, no staple (%s)%s%s%s", c->path, name, why,
 			    at != 0 ? ", next attempt at " : c->state != CERT_IDLE ? "" : ", waiting for the file to change",
-			    at != 0 ? t2 : "", busy);
+			    t2, busy);
 	}
 }
 

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <openssl/pem.h>
 
@@ -138,16 +139,24 @@ static struct answer good(long this_off, long next_off)
 
 /* ---------------------------------------------------------------- responder */
 
-/* The responder: answers every request (GET or POST) with what serve() set last. */
+#define HANG_MAX	30	/* a hanging responder answers after this anyway (s): a failed test ends */
+
+/*
+ * The responder: answers every request (GET or POST) with what serve() set
+ * last, or, while hang(1), holds each request unanswered until hang(0).
+ */
 static struct {
 	struct MHD_Daemon *mhd;		/* own polling thread */
 	unsigned short port;		/* on 127.0.0.1 */
 	pthread_mutex_t lock;		/* guards the rest (the server thread reads it) */
+	pthread_cond_t released;	/* hanging turned off */
 	unsigned code;			/* HTTP status */
 	unsigned char *der;		/* body, owned */
 	size_t len;			/* its length */
+	int hanging;			/* hold requests unanswered */
+	int held;			/* requests held right now */
 	int requests;			/* answered so far */
-} srv = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} srv = { .lock = PTHREAD_MUTEX_INITIALIZER, .released = PTHREAD_COND_INITIALIZER };
 
 static void serve_code(unsigned code, const unsigned char *der, size_t len)
 {
@@ -166,6 +175,27 @@ static void serve_code(unsigned code, const unsigned char *der, size_t len)
 static void serve(const struct answer *a)
 {
 	serve_code(200, a->der, a->len);
+}
+
+/* Requests are held unanswered (on), or answered again, the held ones first (off). */
+static void hang(int on)
+{
+	pthread_mutex_lock(&srv.lock);
+	srv.hanging = on;
+	if (!on)
+		pthread_cond_broadcast(&srv.released);
+	pthread_mutex_unlock(&srv.lock);
+}
+
+/* Requests held unanswered right now. */
+static int held(void)
+{
+	int n;
+
+	pthread_mutex_lock(&srv.lock);
+	n = srv.held;
+	pthread_mutex_unlock(&srv.lock);
+	return n;
 }
 
 static int requests(void)
@@ -198,6 +228,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	pthread_mutex_lock(&srv.lock);
+	if (srv.hanging) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += HANG_MAX;
+		srv.held++;
+		while (srv.hanging && pthread_cond_timedwait(&srv.released, &srv.lock, &until) == 0)
+			;
+		srv.held--;
+	}
 	code = srv.code;
 	len = srv.len;
 	if ((body = malloc(len ? len : 1)) != NULL)
@@ -386,6 +426,7 @@ static int teardown(void **state)
 {
 	struct fx *fx = *state;
 
+	hang(0);	/* a test that failed while the responder hung lets it answer */
 	stop_renew(fx);
 	forget(fx);
 	conf_free(&fx->conf);
@@ -419,11 +460,11 @@ static void file_event(struct fx *fx, enum watch_event ev)
 }
 
 /*
- * The certificate's timer fires now (the planned renewal or retry), then the
- * step settles. The timer must be planned: a certificate nothing wakes up
- * again is a failure of the cycle.
+ * The certificate's timer fires now (the planned renewal or retry), then (in
+ * fire, not fire_only) the step settles. The timer must be planned: a
+ * certificate nothing wakes up again is a failure of the cycle.
  */
-static void fire(struct fx *fx)
+static void fire_only(struct fx *fx)
 {
 	struct cert *c;
 
@@ -434,7 +475,22 @@ static void fire(struct fx *fx)
 	ev_now_update(fx->loop);
 	ev_timer_stop(fx->loop, &c->timer);	/* as libev stops a one-shot timer that fires */
 	ev_invoke(fx->loop, &c->timer, EV_TIMER);
+}
+
+static void fire(struct fx *fx)
+{
+	fire_only(fx);
 	settle(fx);
+}
+
+/* Runs the loop until done(fx) or until (wall clock), whichever comes first: done(fx). */
+static int run_until(struct fx *fx, int (*done)(struct fx *), double until)
+{
+	ev_timer_start(fx->loop, &fx->tick);
+	while (!done(fx) && renew_now() < until)
+		ev_run(fx->loop, EVRUN_ONCE);
+	ev_timer_stop(fx->loop, &fx->tick);
+	return done(fx);
 }
 
 /* The certificate as renew_foreach_status reports it. */
@@ -936,6 +992,113 @@ static void test_kept_until_expiry(void **state)
 	answer_free(&g);
 }
 
+/* Deliver has been handed two calls (the expiry's alert and withdrawal). */
+static int two_delivered(struct fx *fx)
+{
+	return fx->ngot >= 2;
+}
+
+/* The responder holds a request. */
+static int one_held(struct fx *fx)
+{
+	(void)fx;
+	return held() > 0;
+}
+
+/*
+ * The SIGUSR1 report's line for the certificate, logged at debug level into
+ * the test directory: into line (size bytes).
+ */
+static void report_line(struct fx *fx, char *line, size_t size)
+{
+	char log[96], buf[1024], *err = NULL;
+	FILE *f;
+
+	snprintf(log, sizeof(log), "%s/ocspd.log", fx->dir);
+	unlink(log);
+	if (log_setup(LOG_LVL_DEBUG, 0, NULL, fx->dir, &err) == -1)
+		fail_msg("log_setup: %s", err);
+	renew_report(fx->renew);
+	assert_int_equal(log_setup(LOG_LVL_ERR, 0, NULL, NULL, NULL), 0);
+	assert_non_null(f = fopen(log, "r"));
+	line[0] = '\0';
+	while (fgets(buf, sizeof(buf), f) != NULL)
+		if (strstr(buf, "status: ") != NULL && strstr(buf, fx->path) != NULL)
+			snprintf(line, size, "%s", buf);
+	fclose(f);
+	if (line[0] == '\0')
+		fail_msg("SIGUSR1 report: no line for %s", fx->path);
+}
+
+/*
+ * The staple expires while its renewal hangs (a responder that never
+ * answers, up to --timeout): withdrawn at its nextUpdate (alert "expired",
+ * file emptied, servers told, gone from the index) with the request still
+ * in flight, not when the attempt ends. Before that, the SIGUSR1 report
+ * says the renewal is in progress (no "renew at" a time of 0) and /status
+ * plans nothing (renew_at 0, busy). Answered at last, the fresh staple is
+ * stored and delivered.
+ */
+static void test_expiry_in_flight(void **state)
+{
+	struct fx *fx = *state;
+	struct answer g = good(-1, 5), fresh = good(-1, HALF_DAY);
+	struct seen s;
+	char line[1024];
+	int answered;
+
+	write_bundle(fx->path, pki.leaf);
+	serve(&g);
+	file_event(fx, WATCH_ADDED);
+	settle(fx);
+	expect_state(fx, RENEW_STAPLED, 1, 0, NULL);
+	expect_delivered(fx, 1, DELIVER_STAPLE, NULL, &g);
+	assert_true(fx->conf.timeout > 5 + 5);	/* the default --timeout outlasts the wait below */
+
+	/* The renewal starts (its timer fires) and hangs. */
+	hang(1);
+	serve(&fresh);
+	answered = requests();
+	fire_only(fx);		/* not settled: the fetch stays in flight */
+	if (!run_until(fx, one_held, renew_now() + SETTLE_MAX))
+		fail_msg("the renewal never reached the responder");
+	s = look(fx);
+	assert_int_equal(s.st.busy, 1);
+	assert_int_equal(s.st.state, RENEW_STAPLED);
+	assert_int_equal(s.st.has_staple, 1);
+	assert_true(s.st.renew_at == 0);	/* none planned: the attempt is in flight */
+	report_line(fx, line, sizeof(line));
+	if (strstr(line, "stapled") == NULL || strstr(line, "in progress") == NULL || strstr(line, "1970") != NULL)
+		fail_msg("SIGUSR1 report for a renewal in progress: %s", line);
+
+	/* Bounded wait: withdrawn at expiry (5 s), long before the 15 s timeout. */
+	if (!run_until(fx, two_delivered, g.next_update + 5))
+		fail_msg("not withdrawn %.1fs after its expiry, with the fetch in flight (deliver got %d calls)",
+		    renew_now() - g.next_update, fx->ngot);
+	assert_true(renew_now() >= g.next_update);
+	assert_true(held() > 0);		/* the request is still unanswered */
+	assert_int_equal(requests(), answered);
+	s = look(fx);
+	assert_int_equal(s.st.busy, 1);
+	assert_int_equal(s.st.has_staple, 0);
+	assert_true(s.st.next_update == 0);
+	assert_int_not_equal(s.st.state, RENEW_STAPLED);
+	expect_delivered(fx, 2, DELIVER_ALERT, "expired", NULL, DELIVER_WITHDRAWN, NULL, NULL);
+	expect_indexed(fx, NULL);
+	store_flush(fx->store);
+	expect_emptied(fx);
+
+	/* The responder answers at last: the fresh staple is stored and delivered. */
+	hang(0);
+	settle(fx);
+	expect_state(fx, RENEW_STAPLED, 1, 0, NULL);
+	expect_file(fx, &fresh);
+	expect_delivered(fx, 1, DELIVER_STAPLE, NULL, &fresh);
+	expect_indexed(fx, &fresh);
+	answer_free(&g);
+	answer_free(&fresh);
+}
+
 /*
  * A revoked staple found on disk at start is a revocation like the
  * responder's (issue 12): alert, withdrawn, revoked; nothing is fetched.
@@ -1078,6 +1241,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_revoked_withdraws, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_never_earlier, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept_until_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_found_revoked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_found_unusable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse_outcomes, setup, teardown),
