@@ -73,6 +73,7 @@ struct fleet {
 	double backoff;			/* next reconnect delay */
 	int warned;			/* the current outage has been logged */
 	int closing;			/* fleet_free: no more callbacks */
+	char refusal[128];		/* why a reply was refused (the reader says only "Out of memory") */
 	struct cmd *cmds, *cmds_tail;	/* commands in flight, oldest first */
 	struct watch *watches;		/* announcement waiters by key */
 	ev_timer tick;			/* deadlines of connects and commands */
@@ -349,6 +350,9 @@ static void lost(struct fleet *f, const redisAsyncContext *dying, const char *wh
 
 	if (f->state == FLEET_DOWN || f->state == FLEET_REFUSED)
 		return;
+	/* A refused reply makes hiredis drop the connection as if out of memory: say what it was. */
+	if (f->refusal[0] != '\0')
+		why = f->refusal;
 	drop(f, dying);
 	set_state(f, FLEET_DOWN);
 	if (!f->warned)
@@ -357,6 +361,7 @@ static void lost(struct fleet *f, const redisAsyncContext *dying, const char *wh
 	else
 		log_debug("redis %s: cannot connect (%.200s); retry in %.0fs", f->url.shown, why, f->backoff);
 	f->warned = 1;
+	f->refusal[0] = '\0';
 	ev_timer_stop(f->loop, &f->retry);
 	ev_timer_set(&f->retry, f->backoff, 0.);
 	ev_timer_start(f->loop, &f->retry);
@@ -393,6 +398,141 @@ static void maybe_up(struct fleet *f)
 	else
 		log_info("redis %s: connected; sharing staples with the fleet", f->url.shown);
 	f->warned = 0;
+}
+
+/* ---------------------------------------------------------------- a hostile Redis */
+
+/*
+ * hiredis 0.14 reads whatever the server sends: a bulk string is buffered
+ * whole however long it says it is, an array of any length is allocated at
+ * once, and a reply nobody asked for (or a subscriber push not shaped like
+ * one) trips an assert() inside the library, which aborts the daemon. So
+ * every reply object goes through these checks first; refusing one (NULL)
+ * makes hiredis drop the connection, which is then handled like any loss,
+ * with f->refusal as the reason. What we ask for: status, integer, nil and
+ * strings of at most FLEET_VALUE_MAX + 1 bytes on the command connection;
+ * three-element "subscribe"/"message" arrays of strings and integers on the
+ * subscriber one.
+ */
+static redisReplyObjectFunctions *base_fn;	/* hiredis's own (the same for every reader) */
+
+/* Refuses the object at task (NULL): the first reason (fmt with n) is kept for the log. */
+static void *refuse(const redisReadTask *task, const char *fmt, long long n)
+{
+	redisAsyncContext *ac = task->privdata;
+	struct fleet *f = ac->data;
+
+	if (f->refusal[0] == '\0')
+		snprintf(f->refusal, sizeof(f->refusal), fmt, n);
+	return NULL;
+}
+
+/* NULL when an object of type at task's place may be built, else the reason (format, %lld). */
+static const char *misplaced(const redisReadTask *task, int type)
+{
+	redisAsyncContext *ac = task->privdata;
+	struct fleet *f = ac->data;
+	int sub = ac == f->sub, top = task->parent == NULL;
+
+	if (top && !sub && ac->replies.head == NULL)
+		return "Redis sent a reply to no command";
+	if (!sub)
+		return type == REDIS_REPLY_ARRAY ? "Redis sent an array where none was asked for" : NULL;
+	if (top)
+		return NULL;
+	if (task->parent->parent != NULL)
+		return "Redis sent a nested array";
+	if (task->idx < 2 && type != REDIS_REPLY_STRING)
+		return "Redis sent a subscriber message with a non-string field";
+	return NULL;
+}
+
+static void *make_string(const redisReadTask *task, char *str, size_t len)
+{
+	redisAsyncContext *ac = task->privdata;
+	const char *why = misplaced(task, task->type);
+
+	if (why != NULL)
+		return refuse(task, why, 0);
+	if (len > FLEET_VALUE_MAX + 1)
+		return refuse(task, "Redis sent a string of %lld bytes", (long long)len);
+	/* hiredis asserts on any other push; "unsubscribe" would end the subscription (we never ask). */
+	if (ac == ((struct fleet *)ac->data)->sub && task->parent != NULL && task->idx == 0 &&
+	    !(len == 9 && memcmp(str, "subscribe", 9) == 0) && !(len == 7 && memcmp(str, "message", 7) == 0))
+		return refuse(task, "Redis sent a subscriber push that is neither subscribe nor message", 0);
+	return base_fn->createString(task, str, len);
+}
+
+static void *make_array(const redisReadTask *task, int elements)
+{
+	redisAsyncContext *ac = task->privdata;
+	const char *why = misplaced(task, REDIS_REPLY_ARRAY);
+
+	if (why != NULL)
+		return refuse(task, why, 0);
+	if (elements != 3 && ac == ((struct fleet *)ac->data)->sub)
+		return refuse(task, "Redis sent a subscriber push of %lld elements (not 3)", elements);
+	return base_fn->createArray(task, elements);
+}
+
+static void *make_integer(const redisReadTask *task, long long v)
+{
+	const char *why = misplaced(task, REDIS_REPLY_INTEGER);
+
+	return why != NULL ? refuse(task, why, 0) : base_fn->createInteger(task, v);
+}
+
+static void *make_nil(const redisReadTask *task)
+{
+	const char *why = misplaced(task, REDIS_REPLY_NIL);
+
+	return why != NULL ? refuse(task, why, 0) : base_fn->createNil(task);
+}
+
+static void free_object(void *obj)
+{
+	base_fn->freeObject(obj);
+}
+
+static redisReplyObjectFunctions checked_fn = {
+	make_string, make_array, make_integer, make_nil, free_object,
+};
+
+/* Reads what ac has (hiredis parses it); then refuses a reply still growing past FLEET_REPLY_MAX. */
+static void read_some(struct fleet *f, redisAsyncContext *ac)
+{
+	redisReader *rd;
+
+	redisAsyncHandleRead(ac);
+	/* Gone (dropped in a callback; hiredis freed it): nothing left to check. */
+	if (f->closing || (ac != f->cmd && ac != f->sub))
+		return;
+	rd = ac->c.reader;
+	if (rd->len - rd->pos > FLEET_REPLY_MAX) {
+		snprintf(f->refusal, sizeof(f->refusal), "Redis sent a reply of more than %d bytes", FLEET_REPLY_MAX);
+		lost(f, NULL, f->refusal);
+	}
+}
+
+static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	redisLibevEvents *e = w->data;
+
+	(void)loop;
+	(void)revents;
+	read_some(e->context->data, e->context);
+}
+
+/* Puts the checks above between ac's reader and hiredis. */
+static void guard(redisAsyncContext *ac)
+{
+	redisLibevEvents *e = ac->ev.data;
+
+	if (base_fn == NULL)
+		base_fn = ac->c.reader->fn;
+	ac->c.reader->fn = &checked_fn;
+	ac->c.reader->privdata = ac;
+	ev_set_cb(&e->rev, on_readable);
 }
 
 /* ---------------------------------------------------------------- hiredis callbacks */
@@ -574,7 +714,7 @@ static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
 		 * answer that is there: read what is waiting before giving up.
 		 */
 		if (f->cmd != NULL)
-			redisAsyncHandleRead(f->cmd);
+			read_some(f, f->cmd);
 		if (f->cmds != NULL && f->cmd != NULL && ev_now(loop) - f->cmds->sent > FLEET_DEADLINE) {
 			snprintf(why, sizeof(why), "a command got no answer within %.0fs", FLEET_DEADLINE);
 			lost(f, NULL, why);
@@ -617,6 +757,7 @@ static redisAsyncContext *open_one(struct fleet *f, int is_sub, const char **why
 		*why = "cannot attach to the event loop";
 		return ac;
 	}
+	guard(ac);
 	redisAsyncSetConnectCallback(ac, on_connect);
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
 	if (f->url.pass != NULL) {
@@ -655,6 +796,7 @@ static void fleet_connect(struct fleet *f)
 	char reason[256];
 
 	drop(f, NULL);
+	f->refusal[0] = '\0';
 	set_state(f, FLEET_CONNECTING);
 	f->connect_at = ev_now(f->loop);
 	f->cmd = open_one(f, 0, &why);

@@ -45,6 +45,7 @@
 #define FLEET_RETRY_MAX 30.0		/* reconnects back off to this */
 #define FLEET_RETRY_REFUSED 300.0	/* after a refused AUTH/SELECT: a configuration error */
 #define FLEET_VALUE_MAX (64 * 1024)	/* bytes of a staple read (FETCH_MAX_BODY): more is refused */
+#define FLEET_REPLY_MAX (1024 * 1024)	/* bytes of one reply being read: more drops the connection */
 #define FLEET_KEY_MAX 32		/* bytes of a key (STAPLES_KEY_MAX) */
 
 /* A parsed --redis URL. */
