@@ -72,6 +72,8 @@ struct fleet {
 	double connect_at;		/* ev_now when the connections were started */
 	double backoff;			/* next reconnect delay */
 	int warned;			/* the current outage has been logged */
+	int said_back;			/* its "connected again" has been logged */
+	double up_at;			/* ev_now when the connections were last both ready */
 	int closing;			/* fleet_free: no more callbacks */
 	char refusal[128];		/* why a reply was refused (the reader says only "Out of memory") */
 	struct cmd *cmds, *cmds_tail;	/* commands in flight, oldest first */
@@ -350,6 +352,16 @@ static void lost(struct fleet *f, const redisAsyncContext *dying, const char *wh
 
 	if (f->state == FLEET_DOWN || f->state == FLEET_REFUSED)
 		return;
+	/*
+	 * Only a connection that stayed up FLEET_STABLE ends an outage: a server
+	 * that accepts and then misbehaves at once gets the backoff and no new
+	 * warning each time (one line per outage, not one per reconnect).
+	 */
+	if (was_up && ev_now(f->loop) - f->up_at >= FLEET_STABLE) {
+		f->warned = 0;
+		f->said_back = 0;
+		f->backoff = FLEET_RETRY_MIN;
+	}
 	/* A refused reply makes hiredis drop the connection as if out of memory: say what it was. */
 	if (f->refusal[0] != '\0')
 		why = f->refusal;
@@ -392,12 +404,15 @@ static void maybe_up(struct fleet *f)
 	if (!f->cmd_ready || !f->sub_ready || f->state == FLEET_UP)
 		return;
 	set_state(f, FLEET_UP);
-	f->backoff = FLEET_RETRY_MIN;
-	if (f->warned)
+	f->up_at = ev_now(f->loop);
+	/* The backoff and the warning are reset by lost() once this connection has proved stable. */
+	if (!f->warned)
+		log_info("redis %s: connected; sharing staples with the fleet", f->url.shown);
+	else if (!f->said_back)
 		log_info("redis %s: connected again; sharing staples with the fleet", f->url.shown);
 	else
-		log_info("redis %s: connected; sharing staples with the fleet", f->url.shown);
-	f->warned = 0;
+		log_debug("redis %s: connected again", f->url.shown);
+	f->said_back = f->warned;
 }
 
 /* ---------------------------------------------------------------- a hostile Redis */
@@ -454,7 +469,8 @@ static void *make_string(const redisReadTask *task, char *str, size_t len)
 
 	if (why != NULL)
 		return refuse(task, why, 0);
-	if (len > FLEET_VALUE_MAX + 1)
+	/* Anyone may PUBLISH: a long announcement is ignored later, bounded by FLEET_REPLY_MAX. */
+	if (len > FLEET_VALUE_MAX + 1 && ac != ((struct fleet *)ac->data)->sub)
 		return refuse(task, "Redis sent a string of %lld bytes", (long long)len);
 	/* hiredis asserts on any other push; "unsubscribe" would end the subscription (we never ask). */
 	if (ac == ((struct fleet *)ac->data)->sub && task->parent != NULL && task->idx == 0 &&

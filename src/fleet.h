@@ -43,6 +43,7 @@
 #define FLEET_DEADLINE 3.0		/* seconds for a connect or any one command */
 #define FLEET_RETRY_MIN 1.0		/* first reconnect after a loss */
 #define FLEET_RETRY_MAX 30.0		/* reconnects back off to this */
+#define FLEET_STABLE 5.0		/* seconds up before an outage counts as over (backoff reset, a new warning) */
 #define FLEET_RETRY_REFUSED 300.0	/* after a refused AUTH/SELECT: a configuration error */
 #define FLEET_VALUE_MAX (64 * 1024)	/* bytes of a staple read (FETCH_MAX_BODY): more is refused */
 #define FLEET_REPLY_MAX (1024 * 1024)	/* bytes of one reply being read: more drops the connection */

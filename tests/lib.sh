@@ -43,6 +43,10 @@
 #                               nothing saved; waits until it answers; sets
 #                               REDIS_PORT REDIS_PID REDIS_URL (redis://:PASS@...)
 #   stop_redis                  SIGKILL $REDIS_PID, wait
+#   start_fakeredis MODE PORT ACCEPTS
+#                               a misbehaving Redis (tests/fakeredis.py MODE) on
+#                               127.0.0.1:PORT, one line per connection in ACCEPTS
+#   vm_hwm PID                  peak resident memory of PID in KiB (VmHWM)
 #   rcli ARGS...                redis-cli on $REDIS_PORT with $REDIS_PASS
 #   start_fleet_node N LOG ARGS...
 #                               start_ocspd LOG --ca-file $CA/root.pem --redis
@@ -285,6 +289,15 @@ start_fakehap() {
 	track $!
 	wait_for test -S "$2" || fail "fakehap $1 did not listen"
 }
+
+start_fakeredis() {
+	rm -f "$3.port"
+	python3 "$ROOT/tests/fakeredis.py" "$1" "$2" "$3" 2>>"$T/fakeredis.log" &
+	track $!
+	wait_for test -s "$3.port" || fail "fakeredis $1 did not listen on $2"
+}
+
+vm_hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 
 find_faultd() {
 	FAULTD=$ROOT/build/tests/faultd
