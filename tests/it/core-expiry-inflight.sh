@@ -1,7 +1,9 @@
 #!/bin/bash
 # core-expiry-inflight: a staple expires while its renewal hangs (issue 12).
-# A faultd answers good for 20 s (thisUpdate a minute ago): stapled, renewal
-# due about 10 s later; then a faultd that reads requests and never answers
+# A faultd answers good for 30 s (thisUpdate a minute ago): stapled, renewal
+# due 13.5 to 15 s later (half the time left, the 10 s floor never reached;
+# with 20 s the floor's jitter could put the renewal at the expiry itself,
+# so that no fetch was in flight when it came); then a faultd that reads requests and never answers
 # takes its port. ocspd runs with --timeout 120, so the renewal is still in
 # flight when the staple's nextUpdate passes: the .ocsp is emptied then
 # (error line, "a renewal is still in progress"), not when the attempt ends,
@@ -12,7 +14,7 @@ setup
 find_faultd
 make_pki
 PORT=$(free_port)
-start_faultd "$PORT" -m good -v 20
+start_faultd "$PORT" -m good -v 30
 site=$T/site
 mkdir -p "$site"
 "$FAULTD" leaf "$CA/inter.pem" "$CA/inter.key" "$CA/leaf.key" "$site/s.pem" "http://127.0.0.1:$PORT/" ||
@@ -26,7 +28,7 @@ start_faultd "$PORT" -m hang
 wait_for -t 40 grep -q "faultd: hang" "$T/faultd.log" || fail "the renewal never reached the hanging responder"
 ok "renewal in flight to a responder that never answers (staple good until $next)"
 
-# Bounded wait: the staple lives 20 s; the request may hang for 120.
+# Bounded wait: the staple lives 30 s; the request may hang for 120.
 empty() { [ "$(staple_status "$site/s.pem")" = empty ]; }
 wait_for -t 30 empty || fail "s.pem.ocsp not emptied after its nextUpdate ($next): $(staple_status "$site/s.pem")"
 [ "$(date -u +%s)" -ge "$(date -u -d "$next" +%s)" ] || fail "emptied before its nextUpdate ($next)"
